@@ -1,0 +1,62 @@
+package eventsource
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// ErrNoContent reports that the server answered 204 No Content, which in
+// Server-Sent Events means "stop reconnecting". [DefaultRetryPolicy] does not
+// retry it.
+var ErrNoContent = errors.New("eventsource: server answered 204 No Content")
+
+// ErrContentType reports a 200 response whose Content-Type is not
+// text/event-stream. [DefaultRetryPolicy] does not retry it: the server would
+// send the same thing again.
+var ErrContentType = errors.New("eventsource: response is not text/event-stream")
+
+// ErrEventTooLarge reports a line, or the data of one event, longer than the
+// maximum event size ([WithMaxEventSize], [Decoder.SetMaxEventSize]).
+// [DefaultRetryPolicy] does not retry it: the server would send the same
+// event again.
+var ErrEventTooLarge = errors.New("eventsource: event too large")
+
+// ErrIdleTimeout reports a connection that sent no byte, not even a comment,
+// for the time set by [WithIdleTimeout]. [DefaultRetryPolicy] retries it.
+var ErrIdleTimeout = errors.New("eventsource: idle timeout")
+
+// ErrTooManyRedirects reports a redirect chain longer than 10 hops, a loop
+// most likely. [DefaultRetryPolicy] does not retry it. It is used only when
+// the [http.Client] given to [WithHTTPClient] has no CheckRedirect of its own.
+var ErrTooManyRedirects = errors.New("eventsource: stopped after 10 redirects")
+
+// A StatusError reports a response whose status is not 200 OK (or a 204,
+// which is [ErrNoContent]). Use [errors.As] to read it:
+//
+//	var se *eventsource.StatusError
+//	if errors.As(err, &se) && se.StatusCode == http.StatusUnauthorized { … }
+type StatusError struct {
+	StatusCode int
+	Header     http.Header // the response's headers (Retry-After, rate limits)
+	Body       string      // the first KiB of the response body, cut at a UTF-8 boundary
+
+	// RetryAfter is the response's Retry-After, as a duration from the
+	// moment the response arrived, or 0 when it had none (or an invalid one).
+	RetryAfter time.Duration
+}
+
+func (e *StatusError) Error() string {
+	if text := http.StatusText(e.StatusCode); text != "" {
+		return fmt.Sprintf("eventsource: status %d %s", e.StatusCode, text)
+	}
+	return fmt.Sprintf("eventsource: status %d", e.StatusCode)
+}
+
+// errClosed is the cancellation cause that [EventSource.Close] sets, so that
+// Run can tell a Close from the caller's context ending.
+var errClosed = errors.New("eventsource: closed")
+
+// errRunTwice is returned by a second call of [EventSource.Run].
+var errRunTwice = errors.New("eventsource: Run called more than once; create a new EventSource with New")

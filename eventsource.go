@@ -1,0 +1,699 @@
+// Package eventsource implements a client for Server-Sent Events (the WHATWG
+// EventSource).
+//
+// There are two ways in. For a long-lived feed (a ticker, a change feed,
+// notifications), [New] makes an [EventSource] and [EventSource.Run] connects,
+// dispatches each event to the callbacks, and reconnects when the connection
+// drops, sending the Last-Event-ID header so the server can resume:
+//
+//	es, err := eventsource.New("https://example.com/events")
+//	if err != nil { … }
+//	es.OnMessage(func(ev eventsource.Event) { fmt.Println(ev.Data) })
+//	err = es.Run(ctx) // blocks until ctx ends, Close, or a final error
+//
+// For a one-shot stream, such as an LLM API that answers a POST with a
+// stream ending in "data: [DONE]", make the request yourself and read the
+// body with [NewDecoder]. An EventSource would reconnect when that stream
+// ends, and send the POST again.
+//
+// The API follows the browser's:
+//
+//	JavaScript                          Go
+//	new EventSource(url)                eventsource.New(url, opts...) then es.Run(ctx)
+//	es.onopen = fn                      es.OnOpen(fn)
+//	es.onmessage = fn                   es.OnMessage(fn)
+//	es.onerror = fn                     es.OnError(fn)
+//	es.addEventListener(type, fn)       remove := es.AddEventListener(type, fn)
+//	es.removeEventListener(type, fn)    remove()
+//	es.close()                          es.Close()
+//	es.readyState                       es.ReadyState()
+//	es.url                              es.URL()
+//	event.data, event.lastEventId       ev.Data, ev.ID
+//
+// # Reconnection
+//
+// Network errors, a clean end of stream, [ErrIdleTimeout], and the statuses
+// 5xx, 408 and 429 are retried; a Retry-After header is honoured as the
+// least wait. A 204 ([ErrNoContent]), a response that is not
+// text/event-stream ([ErrContentType]), an event larger than the limit
+// ([ErrEventTooLarge]) and any other status ([*StatusError]) end the stream:
+// the server would answer the same way again. [WithRetryPolicy] changes that.
+//
+// The wait before reconnection n (failures in a row, from 0) is
+// min(base×2ⁿ, 30s) plus a random jitter of up to half of that, where base is
+// the reconnection time: 3s, or [WithRetry], or what the server's "retry:"
+// field says. A connection that delivers an event, or stays open 60 s,
+// resets n. Retries never stop by themselves; [WithMaxRetries] sets a limit.
+// Every failed attempt and every dropped connection reaches
+// [EventSource.OnError].
+//
+// # Limits
+//
+// A line, and the data of one event, may be at most 16 MiB
+// ([WithMaxEventSize], [Decoder.SetMaxEventSize]); a longer one is
+// [ErrEventTooLarge], and the client never holds more than about that much
+// per connection, whatever the server sends. Invalid UTF-8 becomes U+FFFD.
+//
+// # Concurrency
+//
+// Run blocks; the goroutine that calls it reads the stream and runs every
+// callback, one at a time, in stream order. Run starts no goroutine of its
+// own that outlives it. Callbacks and listeners may be set, added and
+// removed from any goroutine at any time, also while Run runs and from
+// inside a callback. [EventSource.Close], [EventSource.ReadyState],
+// [EventSource.LastEventID] and [EventSource.URL] are safe from any
+// goroutine.
+package eventsource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// An Event is one event of a stream.
+type Event struct {
+	Type string // the event type; "message" when the stream named none
+	Data string // the data lines joined with "\n"
+	ID   string // the last event ID in effect when the event was dispatched
+}
+
+// A ReadyState is the state of an [EventSource] connection, as in browsers.
+type ReadyState int
+
+const (
+	// Connecting: before the first connection opens, and while the client
+	// waits to reconnect or reconnects.
+	Connecting ReadyState = 0
+	// Open: a connection is open and delivers events.
+	Open ReadyState = 1
+	// Closed: Close was called, Run returned, or the stream ended for good.
+	Closed ReadyState = 2
+)
+
+func (s ReadyState) String() string {
+	switch s {
+	case Connecting:
+		return "Connecting"
+	case Open:
+		return "Open"
+	case Closed:
+		return "Closed"
+	}
+	return fmt.Sprintf("ReadyState(%d)", int(s))
+}
+
+// An EventSource is a client for one Server-Sent Events stream. Make it with
+// [New], set its callbacks, and call [EventSource.Run]. An EventSource runs
+// once; it must not be copied.
+type EventSource struct {
+	url    string
+	logURL string // the URL without credentials, query or fragment, for errors
+	cfg    config
+	client *http.Client // cfg.client, copied, with our CheckRedirect
+
+	readyState atomic.Int32
+	handlers   atomic.Pointer[handlers] // copy-on-write; replaced under hmu
+
+	hmu sync.Mutex // serializes changes of handlers
+
+	mu      sync.Mutex // guards started, closed, cancel
+	started bool
+	closed  bool
+	cancel  context.CancelCauseFunc
+
+	idMu        sync.Mutex // guards lastEventID
+	lastEventID string
+}
+
+// handlers is one immutable snapshot of the callbacks and listeners. A
+// dispatch uses the snapshot it loaded, whatever changes meanwhile.
+type handlers struct {
+	onOpen    func()
+	onMessage func(Event)
+	onError   func(error)
+	onEvent   func(Event)
+	onComment func(string)
+	listeners []typeListeners // in the order their types were first added
+}
+
+type typeListeners struct {
+	eventType string
+	fns       []*listener // in the order they were added
+}
+
+// listener is a pointer so that remove finds exactly the one it added.
+type listener struct{ fn func(Event) }
+
+// New returns an EventSource for url, configured by opts. It checks the URL
+// (http or https, with a host) and the options, and returns an error naming
+// the first problem; it does not connect.
+func New(rawURL string, opts ...Option) (*EventSource, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("eventsource: invalid URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("eventsource: invalid URL %q: the scheme must be http or https", redactURL(u))
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("eventsource: invalid URL %q: no host", redactURL(u))
+	}
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
+	if len(cfg.errs) > 0 {
+		return nil, fmt.Errorf("eventsource: %w", cfg.errs[0])
+	}
+	es := &EventSource{
+		url:         u.String(),
+		logURL:      redactURL(u),
+		cfg:         cfg,
+		lastEventID: cfg.lastEventID,
+	}
+	client := *cfg.client
+	client.CheckRedirect = checkRedirect(cfg.client.CheckRedirect)
+	es.client = &client
+	es.handlers.Store(&handlers{})
+	return es, nil
+}
+
+// OnOpen sets the function called each time a connection opens, before its
+// first event. A nil fn removes it.
+func (es *EventSource) OnOpen(fn func()) {
+	es.update(func(h *handlers) { h.onOpen = fn })
+}
+
+// OnMessage sets the function called for each event of type "message": the
+// events whose block had no "event:" field. A nil fn removes it.
+func (es *EventSource) OnMessage(fn func(Event)) {
+	es.update(func(h *handlers) { h.onMessage = fn })
+}
+
+// OnError sets the function called for every failed attempt to connect and
+// every dropped connection (a clean end of stream included), with the
+// reason. During fn, [EventSource.ReadyState] is Connecting when a
+// reconnection follows and Closed when none does. It is not called for
+// Close or the end of Run's context. A nil fn removes it.
+//
+// An event of type "error" sent by the server is an ordinary event: listen
+// for it with AddEventListener("error", …).
+func (es *EventSource) OnError(fn func(error)) {
+	es.update(func(h *handlers) { h.onError = fn })
+}
+
+// OnEvent sets the function called for every event, whatever its type,
+// before OnMessage and the listeners. A nil fn removes it.
+func (es *EventSource) OnEvent(fn func(Event)) {
+	es.update(func(h *handlers) { h.onEvent = fn })
+}
+
+// OnComment sets the function called for each comment line of the stream
+// (heartbeats are often comments), with the text after the ':' and one
+// leading space removed. A nil fn removes it.
+func (es *EventSource) OnComment(fn func(comment string)) {
+	es.update(func(h *handlers) { h.onComment = fn })
+}
+
+// AddEventListener adds fn to the functions called for events of
+// eventType, after those added before. Adding the same fn twice calls it
+// twice. The returned function removes this listener; it is idempotent and
+// safe from any goroutine, also from inside a callback, where it takes
+// effect from the next event.
+func (es *EventSource) AddEventListener(eventType string, fn func(Event)) (remove func()) {
+	l := &listener{fn: fn}
+	es.update(func(h *handlers) {
+		for i := range h.listeners {
+			if h.listeners[i].eventType == eventType {
+				h.listeners[i].fns = append(h.listeners[i].fns[:len(h.listeners[i].fns):len(h.listeners[i].fns)], l)
+				return
+			}
+		}
+		h.listeners = append(h.listeners[:len(h.listeners):len(h.listeners)], typeListeners{eventType, []*listener{l}})
+	})
+	return func() { es.removeListener(eventType, l) }
+}
+
+func (es *EventSource) removeListener(eventType string, l *listener) {
+	es.update(func(h *handlers) {
+		for i, tl := range h.listeners {
+			if tl.eventType != eventType {
+				continue
+			}
+			for j, x := range tl.fns {
+				if x == l {
+					fns := make([]*listener, 0, len(tl.fns)-1)
+					fns = append(append(fns, tl.fns[:j]...), tl.fns[j+1:]...)
+					h.listeners = append([]typeListeners(nil), h.listeners...)
+					h.listeners[i].fns = fns
+					return
+				}
+			}
+		}
+	})
+}
+
+// update replaces the handlers with a changed copy. The slices in the copy
+// are shared with the old snapshot: change must copy any it modifies.
+func (es *EventSource) update(change func(*handlers)) {
+	es.hmu.Lock()
+	defer es.hmu.Unlock()
+	h := *es.handlers.Load()
+	change(&h)
+	es.handlers.Store(&h)
+}
+
+// ReadyState returns the state of the connection: Connecting, Open or
+// Closed. It is safe from any goroutine.
+func (es *EventSource) ReadyState() ReadyState { return ReadyState(es.readyState.Load()) }
+
+// LastEventID returns the last event ID: the one sent in the Last-Event-ID
+// header of the next reconnection. It starts as [WithLastEventID] and changes
+// when the stream dispatches an event or a block with an "id:" field. Store
+// it to resume later. It is safe from any goroutine.
+func (es *EventSource) LastEventID() string {
+	es.idMu.Lock()
+	defer es.idMu.Unlock()
+	return es.lastEventID
+}
+
+// URL returns the URL of the stream, as given to [New] after parsing.
+func (es *EventSource) URL() string { return es.url }
+
+// Close stops the EventSource: ReadyState becomes Closed at once, the
+// request in flight is cancelled, and Run returns nil. A callback that calls
+// Close is the last one to run; called from another goroutine, Close lets a
+// callback already under way finish. Close may be called
+// from any goroutine, also from inside a callback, before, during or after
+// Run, any number of times. It always returns nil.
+func (es *EventSource) Close() error {
+	es.mu.Lock()
+	es.closed = true
+	cancel := es.cancel
+	es.readyState.Store(int32(Closed))
+	es.mu.Unlock()
+	if cancel != nil {
+		cancel(errClosed)
+	}
+	return nil
+}
+
+// Run connects and dispatches events to the callbacks, on the calling
+// goroutine, reconnecting as the package doc describes, until one of:
+//
+//   - Close is called: Run returns nil;
+//   - ctx ends: Run returns ctx.Err();
+//   - the stream ends for good (a status or error that is not retried, or
+//     the [WithMaxRetries] limit): Run returns that error.
+//
+// When Run returns, the connection is closed and no goroutine of it is left.
+// Run may be called once; a second call returns an error at once. After
+// Close, Run returns nil at once.
+func (es *EventSource) Run(ctx context.Context) error {
+	es.mu.Lock()
+	if es.started {
+		es.mu.Unlock()
+		return errRunTwice
+	}
+	es.started = true
+	if es.closed {
+		es.mu.Unlock()
+		return nil
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	es.cancel = cancel
+	es.mu.Unlock()
+	defer es.readyState.Store(int32(Closed))
+	defer cancel(nil)
+
+	err := es.loop(runCtx)
+	switch {
+	case errors.Is(context.Cause(runCtx), errClosed):
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return err
+}
+
+// loop connects and reconnects until the stream ends for good or ctx ends.
+func (es *EventSource) loop(ctx context.Context) error {
+	b := backoff{base: es.cfg.retry, max: es.cfg.maxRetryDelay, jitter: es.cfg.jitter}
+	n := 0 // the number of the next reconnection: failures in a row
+	for {
+		ok, err := es.connect(ctx, &b)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if ok {
+			n = 0
+		}
+		retry := !errors.Is(err, errHook) && es.cfg.retryPolicy(err)
+		if retry && es.cfg.maxRetries >= 0 && n >= es.cfg.maxRetries {
+			retry = false
+			err = fmt.Errorf("eventsource: giving up after %d reconnections in a row: %w", n, err)
+		}
+		if retry {
+			es.setState(Connecting)
+		} else {
+			es.setState(Closed)
+		}
+		if fn := es.handlers.Load().onError; fn != nil {
+			fn(err)
+		}
+		if !retry {
+			return err
+		}
+		var floor time.Duration
+		var status *StatusError
+		if errors.As(err, &status) {
+			floor = status.RetryAfter
+		}
+		if !es.wait(ctx, b.next(n, floor)) {
+			return ctx.Err()
+		}
+		n++
+	}
+}
+
+// connect makes one attempt and, when it opens, reads the stream until it
+// ends. It reports whether the connection counted as a success (it
+// dispatched an event or stayed open successAfter), and why it ended.
+func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	req, err := es.newRequest(ctx)
+	if err != nil {
+		return false, es.requestError(err)
+	}
+	var idle timer
+	if d := es.cfg.idleTimeout; d > 0 {
+		idle = es.cfg.afterFunc(d, func() { cancel(ErrIdleTimeout) })
+		defer idle.Stop()
+	}
+	resp, err := es.client.Do(req)
+	if err != nil {
+		return false, es.requestError(connError(ctx, err))
+	}
+	defer resp.Body.Close()
+	if err := es.checkResponse(resp); err != nil {
+		return false, es.requestError(err)
+	}
+
+	opened := es.cfg.now()
+	es.setState(Open)
+	if fn := es.handlers.Load().onOpen; fn != nil {
+		fn()
+	}
+	var body io.Reader = resp.Body
+	if idle != nil {
+		body = &idleReader{r: resp.Body, t: idle, d: es.cfg.idleTimeout}
+	}
+	lastID := es.LastEventID()
+	dec := newStreamDecoder(body, es.cfg.maxEventSize, lastID)
+	dec.comment = es.dispatchComment
+	done := ctx.Done()
+	for {
+		ev, err := dec.Next()
+		if d, seen := dec.Retry(); seen {
+			b.base = d
+		}
+		if id := dec.LastEventID(); id != lastID {
+			lastID = id
+			es.setLastEventID(id)
+		}
+		if err != nil {
+			ok = ok || es.cfg.now().Sub(opened) >= successAfter
+			if err == io.EOF {
+				err = errStreamEnded
+			}
+			return ok, es.requestError(connError(ctx, err))
+		}
+		ok = true
+		if !es.dispatch(ev, done) {
+			return ok, ctx.Err()
+		}
+	}
+}
+
+// newRequest builds the request of one attempt, and runs the request hook.
+func (es *EventSource) newRequest(ctx context.Context) (*http.Request, error) {
+	var body io.Reader
+	if es.cfg.body != nil {
+		body = bytes.NewReader(es.cfg.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, es.cfg.method, es.url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = es.cfg.header.Clone()
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "text/event-stream")
+	}
+	if req.Header.Get("Cache-Control") == "" {
+		req.Header.Set("Cache-Control", "no-cache")
+	}
+	req.Header.Del("Last-Event-ID")
+	if id := es.LastEventID(); id != "" {
+		req.Header.Set("Last-Event-ID", id)
+	}
+	if hook := es.cfg.requestHook; hook != nil {
+		if err := hook(req); err != nil {
+			return nil, fmt.Errorf("%w: %w", errHook, err)
+		}
+	}
+	return req, nil
+}
+
+// checkResponse turns a response that is not a stream into its error.
+func (es *EventSource) checkResponse(resp *http.Response) error {
+	switch resp.StatusCode {
+	case http.StatusOK:
+		ct := resp.Header.Get("Content-Type")
+		mediaType, _, _ := strings.Cut(ct, ";")
+		if mediaType = strings.TrimSpace(mediaType); !strings.EqualFold(mediaType, "text/event-stream") {
+			if len(mediaType) > 64 {
+				mediaType = mediaType[:64]
+			}
+			return fmt.Errorf("%w: got %q", ErrContentType, validString([]byte(mediaType)))
+		}
+		return nil
+	case http.StatusNoContent:
+		return ErrNoContent
+	}
+	return &StatusError{
+		StatusCode: resp.StatusCode,
+		Header:     resp.Header,
+		Body:       readSnippet(resp.Body),
+		RetryAfter: retryAfter(resp.Header, es.cfg.now()),
+	}
+}
+
+// dispatch runs the callbacks for ev, in the order the package promises,
+// and checks done before each, so that none starts after a Close made from
+// a callback. It reports whether done was still open.
+func (es *EventSource) dispatch(ev Event, done <-chan struct{}) bool {
+	h := es.handlers.Load()
+	if h.onEvent != nil {
+		if isDone(done) {
+			return false
+		}
+		h.onEvent(ev)
+	}
+	if ev.Type == "message" && h.onMessage != nil {
+		if isDone(done) {
+			return false
+		}
+		h.onMessage(ev)
+	}
+	for i := range h.listeners {
+		if h.listeners[i].eventType != ev.Type {
+			continue
+		}
+		for _, l := range h.listeners[i].fns {
+			if isDone(done) {
+				return false
+			}
+			l.fn(ev)
+		}
+		break
+	}
+	return !isDone(done)
+}
+
+func isDone(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (es *EventSource) dispatchComment(line []byte) {
+	if fn := es.handlers.Load().onComment; fn != nil {
+		fn(validString(line))
+	}
+}
+
+// setState changes the ready state, unless Close made it Closed.
+func (es *EventSource) setState(s ReadyState) {
+	for {
+		old := es.readyState.Load()
+		if old == int32(Closed) && s != Closed {
+			return
+		}
+		if es.readyState.CompareAndSwap(old, int32(s)) {
+			return
+		}
+	}
+}
+
+func (es *EventSource) setLastEventID(id string) {
+	es.idMu.Lock()
+	es.lastEventID = id
+	es.idMu.Unlock()
+}
+
+// requestError wraps err with the request it ended, once.
+func (es *EventSource) requestError(err error) error {
+	return &requestError{method: es.cfg.method, url: es.logURL, err: err}
+}
+
+// A requestError names the request that failed: its method and its URL
+// without credentials, query or fragment, which may hold secrets.
+type requestError struct {
+	method, url string
+	err         error
+}
+
+func (e *requestError) Error() string {
+	return "eventsource: " + e.method + " " + e.url + ": " + strings.TrimPrefix(e.err.Error(), "eventsource: ")
+}
+
+func (e *requestError) Unwrap() error { return e.err }
+
+var (
+	// errStreamEnded is a clean end of stream: the server closed it.
+	errStreamEnded = fmt.Errorf("stream ended: %w", io.EOF)
+	// errHook marks an error of the request hook, which is never retried.
+	errHook = errors.New("request hook")
+)
+
+// connError returns why a request or a read on ctx failed: the idle timeout
+// when it cancelled ctx, else err without net/http's *url.Error, whose text
+// repeats the URL.
+func connError(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrIdleTimeout) {
+		return cause
+	}
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// redactURL returns u without its user info, query and fragment.
+func redactURL(u *url.URL) string {
+	v := *u
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+	return v.String()
+}
+
+// readSnippet reads the first KiB of a response body, cut at a UTF-8
+// boundary, for an error message.
+func readSnippet(r io.Reader) string {
+	buf := make([]byte, 1024)
+	n, _ := io.ReadFull(r, buf)
+	buf = buf[:n]
+	for i := len(buf) - 1; i >= 0 && i >= len(buf)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(buf[i]) {
+			if !utf8.FullRune(buf[i:]) {
+				buf = buf[:i]
+			}
+			break
+		}
+	}
+	return validString(buf)
+}
+
+// idleReader resets the idle timer on every read that returns bytes.
+type idleReader struct {
+	r io.Reader
+	t timer
+	d time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.t.Reset(r.d)
+	}
+	return n, err
+}
+
+// checkRedirect returns the CheckRedirect of the client's copy: it keeps
+// custom headers only while every hop has the origin of the first request,
+// then runs the caller's own CheckRedirect, or stops after 10 hops.
+func checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && !sameOriginChain(via[0].URL, req, via) {
+			for key := range req.Header {
+				switch key {
+				case "Accept", "Cache-Control", "Last-Event-Id":
+				default:
+					delete(req.Header, key)
+				}
+			}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return ErrTooManyRedirects
+		}
+		return nil
+	}
+}
+
+// sameOriginChain reports whether req and every hop before it share the
+// origin of first.
+func sameOriginChain(first *url.URL, req *http.Request, via []*http.Request) bool {
+	origin := originOf(first)
+	if originOf(req.URL) != origin {
+		return false
+	}
+	for _, r := range via {
+		if originOf(r.URL) != origin {
+			return false
+		}
+	}
+	return true
+}
+
+// originOf returns u's scheme, host and port, with the default port made
+// explicit.
+func originOf(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		switch u.Scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}

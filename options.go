@@ -1,0 +1,243 @@
+package eventsource
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// An Option configures an [EventSource]. Options only record values; [New]
+// checks them all, and returns an error naming the first bad one.
+type Option func(*config)
+
+// config holds every setting of an EventSource. Its defaults live in
+// defaultConfig, and nowhere else.
+type config struct {
+	client        *http.Client
+	header        http.Header
+	method        string
+	body          []byte
+	lastEventID   string
+	retry         time.Duration
+	maxRetryDelay time.Duration
+	maxRetries    int
+	idleTimeout   time.Duration
+	maxEventSize  int
+	requestHook   func(*http.Request) error
+	retryPolicy   func(error) bool
+
+	// The clock and the randomness, replaced by tests (export_test.go) so
+	// that no test waits on the wall clock.
+	now       func() time.Time
+	afterFunc func(time.Duration, func()) timer
+	jitter    func(time.Duration) time.Duration
+
+	errs []error // what the options found wrong, reported by New
+}
+
+// timer is the part of [*time.Timer] that the client uses.
+type timer interface {
+	Stop() bool
+	Reset(time.Duration) bool
+}
+
+func defaultConfig() config {
+	return config{
+		client:        http.DefaultClient,
+		header:        make(http.Header),
+		method:        http.MethodGet,
+		retry:         3 * time.Second,
+		maxRetryDelay: 30 * time.Second,
+		maxRetries:    -1,
+		maxEventSize:  defaultMaxEventSize,
+		retryPolicy:   DefaultRetryPolicy,
+		now:           time.Now,
+		afterFunc:     func(d time.Duration, f func()) timer { return time.AfterFunc(d, f) },
+		jitter:        uniformJitter,
+	}
+}
+
+// uniformJitter returns a random duration in [0, d/2].
+func uniformJitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return 0
+	}
+	return rand.N(d/2 + 1)
+}
+
+// WithHTTPClient sets the client that makes the requests. The default is
+// [http.DefaultClient]. The client is copied, never changed: the copy adds a
+// CheckRedirect that drops custom headers on a redirect to another origin,
+// then runs c's own CheckRedirect, if any. c must not be nil, and its Timeout
+// must be 0, because a Timeout cuts every stream short; use [WithIdleTimeout]
+// to detect a dead connection.
+func WithHTTPClient(c *http.Client) Option {
+	return func(cfg *config) {
+		switch {
+		case c == nil:
+			cfg.errs = append(cfg.errs, errors.New("WithHTTPClient: nil client"))
+		case c.Timeout != 0:
+			cfg.errs = append(cfg.errs, errors.New("WithHTTPClient: the client has a Timeout, which would cut every stream; set it to 0 and use WithIdleTimeout"))
+		default:
+			cfg.client = c
+		}
+	}
+}
+
+// WithHeader sets a header on every request, the first and each
+// reconnection. It replaces what an earlier WithHeader set for the same key;
+// it may replace the default Accept and Cache-Control too. Headers other than
+// Accept, Cache-Control and Last-Event-ID are not sent to another origin
+// after a redirect. To send a value that changes, such as a token that
+// expires, use [WithRequestHook].
+func WithHeader(key, value string) Option {
+	return func(c *config) {
+		switch {
+		case !validToken(key):
+			c.errs = append(c.errs, fmt.Errorf("WithHeader: invalid header name %q", key))
+		case strings.ContainsAny(value, "\r\n\x00"):
+			c.errs = append(c.errs, fmt.Errorf("WithHeader: the value of %s holds CR, LF or NUL", key))
+		default:
+			c.header.Set(key, value)
+		}
+	}
+}
+
+// WithMethod sets the request method. The default is GET. An endpoint that
+// answers a POST with a stream that ends (an LLM API) is better read with
+// [NewDecoder] on the response body: an EventSource reconnects when the
+// stream ends, and sends the request again.
+func WithMethod(method string) Option {
+	return func(c *config) {
+		if !validToken(method) {
+			c.errs = append(c.errs, fmt.Errorf("WithMethod: invalid method %q", method))
+			return
+		}
+		c.method = method
+	}
+}
+
+// WithBody sets the request body. It is sent again, whole, on every
+// reconnection. Set its Content-Type with [WithHeader]. The default is no
+// body. The EventSource keeps body; do not change it afterwards.
+func WithBody(body []byte) Option {
+	return func(c *config) { c.body = body }
+}
+
+// WithLastEventID sets the last event ID to start from, sent in the
+// Last-Event-ID header of the first request, to resume a stream from a
+// stored position. The default is none.
+func WithLastEventID(id string) Option {
+	return func(c *config) {
+		if strings.ContainsAny(id, "\r\n\x00") {
+			c.errs = append(c.errs, errors.New("WithLastEventID: the ID holds CR, LF or NUL"))
+			return
+		}
+		c.lastEventID = id
+	}
+}
+
+// WithRetry sets the first reconnection delay, the base of the exponential
+// backoff. A "retry:" field from the server replaces it. The default is 3s;
+// 0 reconnects at once the first time. d must not be negative.
+func WithRetry(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.errs = append(c.errs, errors.New("WithRetry: negative duration"))
+			return
+		}
+		c.retry = d
+	}
+}
+
+// WithMaxRetryDelay caps the exponential backoff. The default is 30s. d must
+// be positive. A Retry-After from the server may ask for longer, and is
+// honoured.
+func WithMaxRetryDelay(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.errs = append(c.errs, errors.New("WithMaxRetryDelay: duration must be positive"))
+			return
+		}
+		c.maxRetryDelay = d
+	}
+}
+
+// WithMaxRetries makes the EventSource give up after n failed reconnections
+// in a row: [EventSource.Run] then returns an error wrapping the last
+// failure. A connection that delivered an event, or stayed open 60 s, resets
+// the count. n < 0, the default, retries for ever; 0 never reconnects.
+func WithMaxRetries(n int) Option {
+	return func(c *config) { c.maxRetries = n }
+}
+
+// WithIdleTimeout drops a connection, and reconnects, when no byte arrives
+// for d, counting from the request: the response headers, events and
+// comments all count. The error is [ErrIdleTimeout]. Servers send comment
+// lines as heartbeats; set d to a few of their intervals. The default, 0, is
+// no timeout. d must not be negative.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d < 0 {
+			c.errs = append(c.errs, errors.New("WithIdleTimeout: negative duration"))
+			return
+		}
+		c.idleTimeout = d
+	}
+}
+
+// WithMaxEventSize limits one line, and one event's data, to n bytes.
+// A longer line or event ends the connection with an error wrapping
+// [ErrEventTooLarge], which [DefaultRetryPolicy] does not retry.
+// The default is 16 MiB. n must be positive.
+func WithMaxEventSize(n int) Option {
+	return func(c *config) {
+		if n <= 0 {
+			c.errs = append(c.errs, errors.New("WithMaxEventSize: size must be positive"))
+			return
+		}
+		c.maxEventSize = n
+	}
+}
+
+// WithRequestHook sets a function that runs before every attempt, the first
+// and each reconnection, on the goroutine that called Run, with the request
+// about to be sent. It may change the request's headers: refresh a token that
+// expires, sign the request. An error from fn ends the stream for good:
+// [EventSource.OnError] gets it, and Run returns it, wrapped. The default is
+// none.
+func WithRequestHook(fn func(req *http.Request) error) Option {
+	return func(c *config) { c.requestHook = fn }
+}
+
+// WithRetryPolicy sets the function that decides which errors are retried.
+// It gets every error that ended an attempt or a connection, wrapped: use
+// [errors.Is] and [errors.As]. Its answer is final for that error: true
+// reconnects after the backoff (within [WithMaxRetries]), false ends the
+// stream. The default is [DefaultRetryPolicy]; nil restores it.
+func WithRetryPolicy(retry func(err error) bool) Option {
+	return func(c *config) {
+		if retry == nil {
+			retry = DefaultRetryPolicy
+		}
+		c.retryPolicy = retry
+	}
+}
+
+// validToken reports whether s is a non-empty HTTP token (RFC 9110), as
+// header names and methods must be.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || c <= ' ' || strings.IndexByte("\"(),/:;<=>?@[\\]{}\x7f", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,475 @@
+package eventsource
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"time"
+	"unicode/utf8"
+)
+
+const (
+	// defaultMaxEventSize bounds one line, and one event's data.
+	defaultMaxEventSize = 16 << 20
+	// minBufferSize is the read buffer an idle stream holds.
+	minBufferSize = 4 << 10
+	// maxBufferSize is how far a busy stream's read buffer grows to read
+	// more per call; only a longer line grows it further.
+	maxBufferSize = 64 << 10
+	// maxSharedID is the longest event (data and ID together) whose new ID
+	// shares the one allocation of its Data.
+	maxSharedID = 1 << 10
+)
+
+var bom = []byte("\xef\xbb\xbf")
+
+// A Decoder reads Server-Sent Events from a byte stream, exactly as the
+// WHATWG HTML standard ("event stream interpretation") says. It reads any
+// [io.Reader]: an [net/http.Response] body from a POST to an LLM API, a file,
+// a pipe. It does not reconnect; [EventSource] does.
+//
+// A Decoder buffers what it reads; it holds at most one line and one event's
+// data, each bounded by [Decoder.SetMaxEventSize]. Invalid UTF-8 becomes
+// U+FFFD. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	r   io.Reader
+	max int
+
+	buf        []byte // read buffer; buf[start:end] is not parsed yet
+	start, end int
+	searched   int   // buf[start:start+searched] holds no line end
+	fullReads  int   // reads in a row that filled the whole buffer
+	emptyReads int   // reads in a row that returned nothing
+	rerr       error // the reader's error, reported once buf is drained
+	err        error // the sticky error of Next
+
+	bomDone bool // the start of the stream was checked for a BOM
+	skipLF  bool // the last line ended with CR: an LF right after it is part of that line end
+
+	data     []byte // data buffer: each data line followed by '\n'
+	typ      []byte // event type buffer, valid UTF-8
+	id       []byte // last event ID buffer, valid UTF-8
+	scratch  []byte // data repaired to valid UTF-8
+	lastID   string // the last event ID, set at dispatch
+	lastType string // the last event type, reused while it repeats
+	retry    time.Duration
+	hasRetry bool
+
+	comment func(line []byte) // called for each comment line, if set
+}
+
+// NewDecoder returns a Decoder that reads from r. It does not read until the
+// first call of [Decoder.Next].
+func NewDecoder(r io.Reader) *Decoder {
+	return &Decoder{r: r, max: defaultMaxEventSize}
+}
+
+// newStreamDecoder returns a Decoder for one connection of an
+// [EventSource]: its last event ID buffer starts at lastID, as in Chromium,
+// so an event without "id:" after a reconnection keeps the stored ID.
+func newStreamDecoder(r io.Reader, max int, lastID string) *Decoder {
+	d := &Decoder{r: r, max: max, lastID: lastID}
+	d.id = append(d.id, lastID...)
+	return d
+}
+
+// SetMaxEventSize limits one line, and the data of one event, to n bytes,
+// counted before invalid UTF-8 is replaced. A longer line or event makes
+// [Decoder.Next] return an error wrapping [ErrEventTooLarge]. The default is
+// 16 MiB; n < 1 restores it. Call it before the first Next.
+func (d *Decoder) SetMaxEventSize(n int) {
+	if n < 1 {
+		n = defaultMaxEventSize
+	}
+	d.max = n
+}
+
+// OnComment sets a function that Next calls for each comment line (a line
+// that starts with ':'), with the text after the colon and one leading space
+// removed. Heartbeats are usually comments. fn runs on the goroutine that
+// calls Next, before Next returns the events that follow the comment.
+// A nil fn removes it.
+func (d *Decoder) OnComment(fn func(comment string)) {
+	if fn == nil {
+		d.comment = nil
+		return
+	}
+	d.comment = func(line []byte) { fn(validString(line)) }
+}
+
+// LastEventID returns the last event ID so far: the value of the last "id:"
+// field in effect when an event was last dispatched. A blank line sets it
+// even when it fires no event, so "id: 7\n\n" makes it "7"; "id:\n\n" makes
+// it empty.
+func (d *Decoder) LastEventID() string { return d.lastID }
+
+// Retry returns the reconnection time of the last valid "retry:" field, and
+// whether the stream sent one. It takes effect as soon as its line is read,
+// even if no event follows.
+func (d *Decoder) Retry() (time.Duration, bool) { return d.retry, d.hasRetry }
+
+// Next returns the next event. It returns [io.EOF] when the stream ends
+// after the last complete event; an event that the stream cut off before its
+// blank line is discarded. It returns an error wrapping [ErrEventTooLarge]
+// for a line or event data longer than the maximum, and the reader's error
+// as it is for any other failure. Errors are sticky: after Next returns an
+// error, every later call returns the same error.
+func (d *Decoder) Next() (Event, error) {
+	if d.err != nil {
+		return Event{}, d.err
+	}
+	for {
+		line, err := d.readLine()
+		if err != nil {
+			d.err = err
+			return Event{}, err
+		}
+		if len(line) == 0 {
+			if ev, ok := d.dispatch(); ok {
+				return ev, nil
+			}
+			continue
+		}
+		if err := d.processLine(line); err != nil {
+			d.err = err
+			return Event{}, err
+		}
+	}
+}
+
+// All returns an iterator over the events of the stream, for use with range:
+//
+//	for ev, err := range dec.All() {
+//		if err != nil { … }
+//	}
+//
+// It stops after the last event at a clean end of stream; any other error is
+// yielded once, as the last pair. Breaking out of the loop leaves the Decoder
+// where it is: a later Next or All goes on with the next event.
+func (d *Decoder) All() iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		for {
+			ev, err := d.Next()
+			if err == io.EOF {
+				return
+			}
+			if !yield(ev, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// readLine returns the next line without its line end. The line is a view
+// into the read buffer: it stops being valid at the next call.
+func (d *Decoder) readLine() ([]byte, error) {
+	for {
+		if d.skipLF && d.start < d.end {
+			// The CR that ended the previous line was the last byte of a
+			// read; "\r\n" straddled the reads.
+			if d.buf[d.start] == '\n' {
+				d.start++
+			}
+			d.skipLF = false
+		}
+		if !d.bomDone && d.checkBOM() {
+			continue
+		}
+		if d.bomDone {
+			if line, ok := d.cutLine(); ok {
+				if len(line) > d.max {
+					return nil, d.tooLarge("a line")
+				}
+				return line, nil
+			}
+			if d.end-d.start > d.max {
+				return nil, d.tooLarge("a line")
+			}
+		}
+		if d.rerr != nil {
+			return nil, d.rerr
+		}
+		d.fill()
+	}
+}
+
+// checkBOM strips one U+FEFF at the very start of the stream. It reports
+// whether it decided; it cannot before three bytes, or the end, arrived.
+func (d *Decoder) checkBOM() bool {
+	head := d.buf[d.start:d.end]
+	if len(head) < len(bom) && d.rerr == nil && bytes.HasPrefix(bom, head) {
+		return false
+	}
+	if bytes.HasPrefix(head, bom) {
+		d.start += len(bom)
+	}
+	d.bomDone = true
+	return true
+}
+
+// cutLine returns the next complete line in the buffer and consumes it and
+// its line end: CRLF, LF or CR.
+func (d *Decoder) cutLine() ([]byte, bool) {
+	from := d.start + d.searched
+	rest := d.buf[from:d.end]
+	i := bytes.IndexByte(rest, '\n')
+	if i >= 0 {
+		if j := bytes.IndexByte(rest[:i], '\r'); j >= 0 {
+			i = j
+		}
+	} else if i = bytes.IndexByte(rest, '\r'); i < 0 {
+		d.searched = d.end - d.start
+		return nil, false
+	}
+	at := from + i
+	line := d.buf[d.start:at]
+	d.start = at + 1
+	d.searched = 0
+	if d.buf[at] == '\r' {
+		if d.start < d.end {
+			if d.buf[d.start] == '\n' {
+				d.start++
+			}
+		} else {
+			d.skipLF = true
+		}
+	}
+	return line, true
+}
+
+// fill reads once into the buffer, making room first. A reader error is kept
+// in d.rerr and reported after the buffered lines.
+func (d *Decoder) fill() {
+	if d.buf == nil {
+		d.buf = make([]byte, min(minBufferSize, d.max+1))
+	}
+	if d.start == d.end {
+		d.start, d.end = 0, 0
+	}
+	if d.end == len(d.buf) || (d.fullReads >= 2 && len(d.buf) < maxBufferSize) {
+		d.grow()
+	}
+	space := d.buf[d.end:]
+	n, err := d.r.Read(space)
+	if n < 0 || n > len(space) {
+		n, err = 0, fmt.Errorf("eventsource: reader returned invalid count %d", n)
+	}
+	d.end += n
+	switch {
+	case err != nil:
+		d.rerr = err
+	case n == 0:
+		if d.emptyReads++; d.emptyReads >= 100 {
+			d.rerr = io.ErrNoProgress
+		}
+	default:
+		d.emptyReads = 0
+	}
+	if n == len(space) {
+		d.fullReads++
+	} else {
+		d.fullReads = 0
+	}
+}
+
+// grow makes room at the end of the buffer: it moves the unparsed bytes to
+// the front, and doubles the buffer when they fill more than half of it, or
+// when reads keep filling it (a busy stream reads more per call). The buffer
+// never passes max+1 bytes: a line of max bytes and its line end.
+func (d *Decoder) grow() {
+	pending := d.end - d.start
+	size := len(d.buf)
+	if pending > size/2 || d.fullReads >= 2 {
+		size = min(2*size, d.max+1)
+		d.fullReads = 0
+	}
+	if size == len(d.buf) {
+		copy(d.buf, d.buf[d.start:d.end])
+	} else {
+		buf := make([]byte, size)
+		copy(buf, d.buf[d.start:d.end])
+		d.buf = buf
+	}
+	d.start, d.end = 0, pending
+}
+
+// processLine interprets one non-empty line.
+func (d *Decoder) processLine(line []byte) error {
+	if line[0] == ':' {
+		if d.comment != nil {
+			d.comment(trimSpace(line[1:]))
+		}
+		return nil
+	}
+	field, value := line, []byte(nil)
+	if i := bytes.IndexByte(line, ':'); i >= 0 {
+		field, value = line[:i], trimSpace(line[i+1:])
+	}
+	switch string(field) {
+	case "data":
+		// The event's data is the buffer without its last '\n'.
+		if len(d.data)+len(value) > d.max {
+			return d.tooLarge("an event's data")
+		}
+		d.data = append(d.data, value...)
+		d.data = append(d.data, '\n')
+	case "event":
+		d.typ = appendValidUTF8(d.typ[:0], value)
+	case "id":
+		if bytes.IndexByte(value, 0) < 0 {
+			d.id = appendValidUTF8(d.id[:0], value)
+		}
+	case "retry":
+		if ms, ok := parseRetry(value); ok {
+			d.retry, d.hasRetry = ms, true
+		}
+	}
+	return nil
+}
+
+// dispatch ends the event at a blank line. It reports whether an event
+// fired: a block without data only sets the last event ID.
+func (d *Decoder) dispatch() (Event, bool) {
+	idChanged := string(d.id) != d.lastID
+	if len(d.data) == 0 {
+		if idChanged {
+			d.lastID = string(d.id)
+		}
+		d.typ = d.typ[:0]
+		return Event{}, false
+	}
+	data := d.data[:len(d.data)-1]
+	if !utf8.Valid(data) {
+		d.scratch = appendValidUTF8(d.scratch[:0], data)
+		data = d.scratch
+	}
+	var ev Event
+	if idChanged && len(data)+len(d.id) <= maxSharedID {
+		// One allocation for both strings: a feed with a new ID on every
+		// event still allocates once per event.
+		s := string(append(data, d.id...))
+		ev.Data, d.lastID = s[:len(data)], s[len(data):]
+	} else {
+		if idChanged {
+			d.lastID = string(d.id)
+		}
+		ev.Data = string(data)
+	}
+	ev.ID = d.lastID
+	ev.Type = d.eventType()
+	d.data = d.data[:0]
+	d.typ = d.typ[:0]
+	return ev, true
+}
+
+// eventType returns the type buffer as a string, reusing the previous one
+// when it repeats.
+func (d *Decoder) eventType() string {
+	switch {
+	case len(d.typ) == 0:
+		return "message"
+	case string(d.typ) != d.lastType:
+		d.lastType = string(d.typ)
+	}
+	return d.lastType
+}
+
+func (d *Decoder) tooLarge(what string) error {
+	return fmt.Errorf("%w: %s passed the limit of %d bytes (raise it with WithMaxEventSize or Decoder.SetMaxEventSize)",
+		ErrEventTooLarge, what, d.max)
+}
+
+// trimSpace removes one leading space, and only one.
+func trimSpace(b []byte) []byte {
+	if len(b) > 0 && b[0] == ' ' {
+		return b[1:]
+	}
+	return b
+}
+
+// parseRetry parses a "retry:" value: ASCII digits only, in milliseconds.
+// An empty value, or one too large for a time.Duration, is not valid.
+func parseRetry(v []byte) (time.Duration, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	const limit = math.MaxInt64 / int64(time.Millisecond)
+	var ms int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		ms = ms*10 + int64(c-'0')
+		if ms > limit {
+			return 0, false
+		}
+	}
+	return time.Duration(ms) * time.Millisecond, true
+}
+
+// validString converts b to a string, with invalid UTF-8 replaced.
+func validString(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return string(appendValidUTF8(nil, b))
+}
+
+// appendValidUTF8 appends src to dst with each maximal invalid subpart
+// replaced by one U+FFFD, as the WHATWG UTF-8 decoder does. (Neither
+// strings.ToValidUTF8, one per run, nor range, one per byte, does that.)
+func appendValidUTF8(dst, src []byte) []byte {
+	if utf8.Valid(src) {
+		return append(dst, src...)
+	}
+	for len(src) > 0 {
+		if src[0] < utf8.RuneSelf {
+			dst = append(dst, src[0])
+			src = src[1:]
+			continue
+		}
+		r, n := utf8.DecodeRune(src)
+		if r == utf8.RuneError && n == 1 {
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+			src = src[invalidPrefixLen(src):]
+			continue
+		}
+		dst = append(dst, src[:n]...)
+		src = src[n:]
+	}
+	return dst
+}
+
+// invalidPrefixLen returns the length of the maximal subpart of an invalid
+// UTF-8 sequence at the start of s: its lead byte and the continuation
+// bytes that could still have made it valid.
+func invalidPrefixLen(s []byte) int {
+	lo, hi := byte(0x80), byte(0xbf)
+	var need int
+	switch b := s[0]; {
+	case b >= 0xc2 && b <= 0xdf:
+		need = 1
+	case b == 0xe0:
+		need, lo = 2, 0xa0
+	case b == 0xed:
+		need, hi = 2, 0x9f
+	case b >= 0xe1 && b <= 0xef:
+		need = 2
+	case b == 0xf0:
+		need, lo = 3, 0x90
+	case b == 0xf4:
+		need, hi = 3, 0x8f
+	case b >= 0xf1 && b <= 0xf3:
+		need = 3
+	default:
+		return 1
+	}
+	n := 1
+	for n <= need && n < len(s) && s[n] >= lo && s[n] <= hi {
+		lo, hi = 0x80, 0xbf
+		n++
+	}
+	return n
+}
