@@ -71,6 +71,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -133,6 +135,12 @@ type EventSource struct {
 
 	idMu        sync.Mutex // guards lastEventID
 	lastEventID string
+
+	stats stats
+
+	// sink receives each event after the callbacks, for Events. Set once,
+	// under mu, when Run starts; read only by Run's goroutine.
+	sink func(Event) bool
 }
 
 // handlers is one immutable snapshot of the callbacks and listeners. A
@@ -322,12 +330,18 @@ func (es *EventSource) Close() error {
 // Run may be called once; a second call returns an error at once. After
 // Close, Run returns nil at once.
 func (es *EventSource) Run(ctx context.Context) error {
+	return es.run(ctx, nil)
+}
+
+// run is Run, with sink receiving each event after the callbacks.
+func (es *EventSource) run(ctx context.Context, sink func(Event) bool) error {
 	es.mu.Lock()
 	if es.started {
 		es.mu.Unlock()
 		return errRunTwice
 	}
 	es.started = true
+	es.sink = sink
 	if es.closed {
 		es.mu.Unlock()
 		return nil
@@ -348,6 +362,90 @@ func (es *EventSource) Run(ctx context.Context) error {
 	return err
 }
 
+// Events runs the EventSource, like [EventSource.Run], and returns its
+// events as an iterator for use with range:
+//
+//	for ev, err := range es.Events(ctx) {
+//		if err != nil {
+//			return err // the stream ended for good
+//		}
+//		fmt.Println(ev.Data)
+//	}
+//
+// The loop body runs on the calling goroutine, after the callbacks of each
+// event, with the same guarantees: every event once, in stream order,
+// across reconnections. Failures that are retried go to
+// [EventSource.OnError] and not to the loop; the error that ends the stream
+// for good is yielded once, last, with an empty Event. Breaking out of the
+// loop closes the EventSource, and the loop ends without an error after
+// Close or when ctx ends. Like Run, Events may be used once.
+func (es *EventSource) Events(ctx context.Context) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		stopped := false
+		sink := func(ev Event) bool {
+			stopped = !yield(ev, nil)
+			return !stopped
+		}
+		if err := es.run(ctx, sink); err != nil && !stopped && ctx.Err() == nil {
+			yield(Event{}, err)
+		}
+	}
+}
+
+// Stats is a snapshot of an EventSource's counters, for metrics.
+type Stats struct {
+	Connections   int64         // requests made: the first, and each reconnection
+	Reconnections int64         // reconnections started after a failure or a drop
+	Events        int64         // events dispatched
+	Bytes         int64         // bytes of stream bodies read
+	LastError     error         // the last error that reached OnError, or nil
+	RetryDelay    time.Duration // the wait before the pending or last reconnection
+}
+
+// Stats returns a snapshot of the counters. It is safe from any goroutine,
+// at any time.
+func (es *EventSource) Stats() Stats {
+	return es.stats.snapshot()
+}
+
+// stats holds the counters behind [EventSource.Stats].
+type stats struct {
+	connections   atomic.Int64
+	reconnections atomic.Int64
+	events        atomic.Int64
+	bytes         atomic.Int64
+
+	mu         sync.Mutex // guards lastError, retryDelay
+	lastError  error
+	retryDelay time.Duration
+}
+
+func (s *stats) setError(err error, delay time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastError, s.retryDelay = err, delay
+}
+
+func (s *stats) snapshot() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{
+		Connections:   s.connections.Load(),
+		Reconnections: s.reconnections.Load(),
+		Events:        s.events.Load(),
+		Bytes:         s.bytes.Load(),
+		LastError:     s.lastError,
+		RetryDelay:    s.retryDelay,
+	}
+}
+
+// log writes a record to the logger of WithLogger, if any.
+func (es *EventSource) log(ctx context.Context, level slog.Level, msg string, args ...any) {
+	if l := es.cfg.logger; l != nil {
+		l.Log(ctx, level, msg, args...)
+	}
+}
+
 // loop connects and reconnects until the stream ends for good or ctx ends.
 func (es *EventSource) loop(ctx context.Context) error {
 	b := backoff{base: es.cfg.retry, max: es.cfg.maxRetryDelay, jitter: es.cfg.jitter}
@@ -363,28 +461,36 @@ func (es *EventSource) loop(ctx context.Context) error {
 		retry := !errors.Is(err, errHook) && es.cfg.retryPolicy(err)
 		if retry && es.cfg.maxRetries >= 0 && n >= es.cfg.maxRetries {
 			retry = false
-			err = fmt.Errorf("eventsource: giving up after %d reconnections in a row: %w", n, err)
+			err = &giveUpError{reconnections: n, err: err}
 		}
 		if retry {
 			es.setState(Connecting)
 		} else {
 			es.setState(Closed)
 		}
+		var delay time.Duration
+		if retry {
+			var floor time.Duration
+			var status *StatusError
+			if errors.As(err, &status) {
+				floor = status.RetryAfter
+			}
+			delay = b.next(n, floor)
+		}
+		es.stats.setError(err, delay)
 		if fn := es.handlers.Load().onError; fn != nil {
 			fn(err)
 		}
 		if !retry {
+			es.log(ctx, slog.LevelWarn, "stream ended for good", "error", err)
 			return err
 		}
-		var floor time.Duration
-		var status *StatusError
-		if errors.As(err, &status) {
-			floor = status.RetryAfter
-		}
-		if !es.wait(ctx, b.next(n, floor)) {
+		es.log(ctx, slog.LevelInfo, "reconnecting", "error", err, "delay", delay, "failures_in_a_row", n)
+		if !es.wait(ctx, delay) {
 			return ctx.Err()
 		}
 		n++
+		es.stats.reconnections.Add(1)
 	}
 }
 
@@ -403,6 +509,8 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 		idle = es.cfg.afterFunc(d, func() { cancel(ErrIdleTimeout) })
 		defer idle.Stop()
 	}
+	es.stats.connections.Add(1)
+	es.log(ctx, slog.LevelDebug, "connecting", "method", es.cfg.method, "url", es.logURL, "last_event_id_set", req.Header.Get("Last-Event-ID") != "")
 	resp, err := es.client.Do(req)
 	if err != nil {
 		return false, es.requestError(connError(ctx, err))
@@ -412,15 +520,13 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 		return false, es.requestError(err)
 	}
 
+	es.log(ctx, slog.LevelInfo, "connected", "url", es.logURL, "proto", resp.Proto)
 	opened := es.cfg.now()
 	es.setState(Open)
 	if fn := es.handlers.Load().onOpen; fn != nil {
 		fn()
 	}
-	var body io.Reader = resp.Body
-	if idle != nil {
-		body = &idleReader{r: resp.Body, t: idle, d: es.cfg.idleTimeout}
-	}
+	body := &bodyReader{r: resp.Body, bytes: &es.stats.bytes, idle: idle, d: es.cfg.idleTimeout}
 	lastID := es.LastEventID()
 	dec := newStreamDecoder(body, es.cfg.maxEventSize, lastID)
 	dec.comment = es.dispatchComment
@@ -442,6 +548,7 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 			return ok, es.requestError(connError(ctx, err))
 		}
 		ok = true
+		es.stats.events.Add(1)
 		if !es.dispatch(ev, done) {
 			return ok, ctx.Err()
 		}
@@ -530,6 +637,9 @@ func (es *EventSource) dispatch(ev Event, done <-chan struct{}) bool {
 		}
 		break
 	}
+	if es.sink != nil && !isDone(done) && !es.sink(ev) {
+		es.Close()
+	}
 	return !isDone(done)
 }
 
@@ -585,6 +695,20 @@ func (e *requestError) Error() string {
 
 func (e *requestError) Unwrap() error { return e.err }
 
+// A giveUpError ends the stream when WithMaxRetries is reached; it wraps
+// the last failure.
+type giveUpError struct {
+	reconnections int
+	err           error
+}
+
+func (e *giveUpError) Error() string {
+	return fmt.Sprintf("eventsource: giving up after %d reconnections in a row: %s",
+		e.reconnections, strings.TrimPrefix(e.err.Error(), "eventsource: "))
+}
+
+func (e *giveUpError) Unwrap() error { return e.err }
+
 var (
 	// errStreamEnded is a clean end of stream: the server closed it.
 	errStreamEnded = fmt.Errorf("stream ended: %w", io.EOF)
@@ -629,17 +753,22 @@ func readSnippet(r io.Reader) string {
 	return validString(buf)
 }
 
-// idleReader resets the idle timer on every read that returns bytes.
-type idleReader struct {
-	r io.Reader
-	t timer
-	d time.Duration
+// bodyReader counts the bytes of a response body, and resets the idle
+// timer, if any, on every read that returns some.
+type bodyReader struct {
+	r     io.Reader
+	bytes *atomic.Int64
+	idle  timer
+	d     time.Duration
 }
 
-func (r *idleReader) Read(p []byte) (int, error) {
+func (r *bodyReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if n > 0 {
-		r.t.Reset(r.d)
+		r.bytes.Add(int64(n))
+		if r.idle != nil {
+			r.idle.Reset(r.d)
+		}
 	}
 	return n, err
 }

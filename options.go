@@ -3,6 +3,7 @@ package eventsource
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -28,6 +29,7 @@ type config struct {
 	maxEventSize  int
 	requestHook   func(*http.Request) error
 	retryPolicy   func(error) bool
+	logger        *slog.Logger
 
 	// The clock and the randomness, replaced by tests (export_test.go) so
 	// that no test waits on the wall clock.
@@ -225,6 +227,15 @@ func WithRetryPolicy(retry func(err error) bool) Option {
 		}
 		c.retryPolicy = retry
 	}
+}
+
+// WithLogger makes the EventSource log to l: connection attempts (Debug),
+// connections opened (Info), reconnections with their delay and cause
+// (Info), and the error that ends the stream (Warn). It never logs header
+// values, bodies, events, or the URL's credentials and query. The default is
+// no logging.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
 }
 
 // validToken reports whether s is a non-empty HTTP token (RFC 9110), as
