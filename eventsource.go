@@ -168,6 +168,11 @@ type listener struct{ fn func(Event) }
 func New(rawURL string, opts ...Option) (*EventSource, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
+		// Not the *url.Error itself: its text repeats the URL, secrets
+		// included.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("eventsource: invalid URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -213,8 +218,9 @@ func (es *EventSource) OnMessage(fn func(Event)) {
 // OnError sets the function called for every failed attempt to connect and
 // every dropped connection (a clean end of stream included), with the
 // reason. During fn, [EventSource.ReadyState] is Connecting when a
-// reconnection follows and Closed when none does. It is not called for
-// Close or the end of Run's context. A nil fn removes it.
+// reconnection follows and Closed when none does, and
+// [EventSource.Stats] tells the wait before that reconnection. It is not
+// called for Close or the end of Run's context. A nil fn removes it.
 //
 // An event of type "error" sent by the server is an ordinary event: listen
 // for it with AddEventListener("error", …).
@@ -498,6 +504,9 @@ func (es *EventSource) loop(ctx context.Context) error {
 // ends. It reports whether the connection counted as a success (it
 // dispatched an event or stayed open successAfter), and why it ended.
 func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err error) {
+	// Callbacks stop when Run's context ends, not when the connection's
+	// does: an idle timeout during a callback lets the event finish.
+	done := ctx.Done()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req, err := es.newRequest(ctx)
@@ -523,14 +532,23 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 	es.log(ctx, slog.LevelInfo, "connected", "url", es.logURL, "proto", resp.Proto)
 	opened := es.cfg.now()
 	es.setState(Open)
+	if idle != nil {
+		idle.Reset(es.cfg.idleTimeout)
+	}
 	if fn := es.handlers.Load().onOpen; fn != nil {
 		fn()
+		if isDone(done) {
+			return false, ctx.Err()
+		}
 	}
 	body := &bodyReader{r: resp.Body, bytes: &es.stats.bytes, idle: idle, d: es.cfg.idleTimeout}
 	lastID := es.LastEventID()
 	dec := newStreamDecoder(body, es.cfg.maxEventSize, lastID)
-	dec.comment = es.dispatchComment
-	done := ctx.Done()
+	dec.comment = func(line []byte) {
+		if fn := es.handlers.Load().onComment; fn != nil && !isDone(done) {
+			fn(validString(line))
+		}
+	}
 	for {
 		ev, err := dec.Next()
 		if d, seen := dec.Retry(); seen {
@@ -649,12 +667,6 @@ func isDone(done <-chan struct{}) bool {
 		return true
 	default:
 		return false
-	}
-}
-
-func (es *EventSource) dispatchComment(line []byte) {
-	if fn := es.handlers.Load().onComment; fn != nil {
-		fn(validString(line))
 	}
 }
 

@@ -243,7 +243,7 @@ func (d *Decoder) cutLine() ([]byte, bool) {
 // in d.rerr and reported after the buffered lines.
 func (d *Decoder) fill() {
 	if d.buf == nil {
-		d.buf = make([]byte, min(minBufferSize, d.max+1))
+		d.buf = make([]byte, min(minBufferSize, d.bufferLimit()))
 	}
 	if d.start == d.end {
 		d.start, d.end = 0, 0
@@ -277,12 +277,12 @@ func (d *Decoder) fill() {
 // grow makes room at the end of the buffer: it moves the unparsed bytes to
 // the front, and doubles the buffer when they fill more than half of it, or
 // when reads keep filling it (a busy stream reads more per call). The buffer
-// never passes max+1 bytes: a line of max bytes and its line end.
+// never passes bufferLimit.
 func (d *Decoder) grow() {
 	pending := d.end - d.start
 	size := len(d.buf)
 	if pending > size/2 || d.fullReads >= 2 {
-		size = min(2*size, d.max+1)
+		size = min(2*size, d.bufferLimit())
 		d.fullReads = 0
 	}
 	if size == len(d.buf) {
@@ -293,6 +293,12 @@ func (d *Decoder) grow() {
 		d.buf = buf
 	}
 	d.start, d.end = 0, pending
+}
+
+// bufferLimit is the largest read buffer: a line of max bytes and its line
+// end, or the BOM at least.
+func (d *Decoder) bufferLimit() int {
+	return max(d.max+1, len(bom)+1)
 }
 
 // processLine interprets one non-empty line.
