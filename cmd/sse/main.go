@@ -1,0 +1,357 @@
+// Command sse is a command-line client for Server-Sent Events, the curl -N
+// of event streams: it connects to a stream, prints each event as it comes,
+// and reconnects when the connection drops, sending Last-Event-ID so the
+// server can resume.
+//
+// Install it with
+//
+//	go install github.com/go-eventsource/eventsource/cmd/sse@latest
+//
+// Usage:
+//
+//	sse [flags] URL
+//
+// Each event goes to standard output as an event-stream block: an "event:"
+// line (left out for type "message"), an "id:" line (left out when there is
+// no last event ID), one "data:" line for each line of the data, and an empty
+// line, so the output is itself a valid stream. With -json, each event is one
+// line of JSON, {"type":…,"data":…,"id":…}, for jq. Connections,
+// reconnections and errors go to standard error.
+//
+// The exit status is 0 when the stream ends normally: -count events were
+// printed, the server answered 204 No Content, or, with -max-retries 0, the
+// stream ended cleanly. It is 1 when the stream ended with an error (a status
+// such as 404, a response that is not text/event-stream, too many failed
+// reconnections), 2 for a usage error, and 130 when SIGINT (Ctrl-C) or
+// SIGTERM stopped it. Run "sse -help" for the flags.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/go-eventsource/eventsource"
+)
+
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usageText = `Usage: sse [flags] URL
+
+sse connects to a Server-Sent Events stream and prints its events, and
+reconnects when the connection drops, sending Last-Event-ID so that the
+server can resume. Flags may come before or after the URL.
+
+Each event goes to stdout as an event-stream block, which is itself a valid
+stream:
+
+  event: TYPE    (left out for type "message")
+  id: ID         (left out when there is no last event ID)
+  data: LINE     (one for each line of the data)
+                 (an empty line)
+
+With -json, each event is one line {"type":…,"data":…,"id":…}, for jq.
+
+Connections, reconnections and errors go to stderr, each line starting with
+the connection's state: after an error, Connecting means that sse will
+reconnect, and Closed that it will not.
+
+Examples:
+
+  sse -json https://example.com/events | jq -r .data
+  sse -event quote -count 10 https://example.com/ticker
+  sse -H 'Authorization: Bearer TOKEN' -d @request.json -max-retries 0 \
+      -H 'Content-Type: application/json' https://api.example.com/v1/stream
+
+Flags:
+`
+
+const exitText = `
+Exit status:
+  0    the stream ended normally: -count events were printed, the server
+       answered 204 No Content, or, with -max-retries 0, the stream ended
+  1    the stream ended with an error: a status such as 404, a response that
+       is not text/event-stream, an event over -max-event-size, or too many
+       failed reconnections
+  2    usage error: a bad flag or value, no URL, an unreadable -d @file
+  130  interrupted by SIGINT (Ctrl-C) or SIGTERM
+`
+
+// run is the whole command: it parses args, streams to stdout and stderr
+// until ctx ends or the stream does, and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sse", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // -help prints it below, a bad flag a hint
+	var (
+		headers headerFlag
+		types   listFlag
+	)
+	fs.Var(&headers, "H", "add the request header `'Key: Value'`; repeatable (the last one for a key wins)")
+	method := fs.String("X", "", "request `method` (default GET, or POST with -d)")
+	data := fs.String("d", "", "request body `data`, or @file to read it from a file; sent again on each reconnection")
+	lastEventID := fs.String("last-event-id", "", "start after the event with this `id`: send it as Last-Event-ID")
+	retry := fs.Duration("retry", 0, "first reconnection `delay` (default 3s); a retry: field from the server replaces it")
+	maxRetryDelay := fs.Duration("max-retry-delay", 0, "longest reconnection `delay` of the exponential backoff (default 30s)")
+	maxRetries := fs.Int("max-retries", -1, "give up after `n` failed reconnections in a row; -1 retries for ever, 0 never reconnects")
+	fs.Var(&types, "event", "print only events of this `type`; repeatable")
+	jsonOut := fs.Bool("json", false, `print each event as one line of JSON: {"type","data","id"}`)
+	count := fs.Int("count", 0, "exit after `n` printed events (default no limit)")
+	idleTimeout := fs.Duration("idle-timeout", 0, "reconnect when no byte, not even a comment, arrives for this `duration` (default never)")
+	maxEventSize := fs.Int("max-event-size", 0, "largest line or event data, in `bytes` (default 16 MiB)")
+
+	positional, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usageText)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fmt.Fprint(stdout, exitText)
+		return exitOK
+	}
+	const hint = `Run "sse -help" for usage.`
+	if err != nil {
+		fmt.Fprintln(stderr, hint) // after the flag package's message
+		return exitUsage
+	}
+	usageError := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "sse: "+format+"\n", a...)
+		fmt.Fprintln(stderr, hint)
+		return exitUsage
+	}
+	switch {
+	case len(positional) == 0:
+		return usageError("no URL")
+	case len(positional) > 1:
+		return usageError("one URL only, got %d arguments: %q", len(positional), positional)
+	case *count < 0:
+		return usageError("-count must not be negative")
+	}
+
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// Our own transport, so that no idle connection outlives run.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	defer transport.CloseIdleConnections()
+	opts := []eventsource.Option{eventsource.WithHTTPClient(&http.Client{Transport: transport})}
+	for _, h := range headers {
+		opts = append(opts, eventsource.WithHeader(h.key, h.value))
+	}
+	if set["d"] {
+		body := []byte(*data)
+		if name, ok := strings.CutPrefix(*data, "@"); ok {
+			if body, err = os.ReadFile(name); err != nil {
+				return usageError("-d: %v", err)
+			}
+		}
+		opts = append(opts, eventsource.WithBody(body))
+		if !set["X"] {
+			*method = http.MethodPost
+		}
+	}
+	if *method != "" {
+		opts = append(opts, eventsource.WithMethod(*method))
+	}
+	if set["last-event-id"] {
+		opts = append(opts, eventsource.WithLastEventID(*lastEventID))
+	}
+	if set["retry"] {
+		opts = append(opts, eventsource.WithRetry(*retry))
+	}
+	if set["max-retry-delay"] {
+		opts = append(opts, eventsource.WithMaxRetryDelay(*maxRetryDelay))
+	}
+	if set["max-retries"] {
+		opts = append(opts, eventsource.WithMaxRetries(*maxRetries))
+	}
+	if set["idle-timeout"] {
+		opts = append(opts, eventsource.WithIdleTimeout(*idleTimeout))
+	}
+	if set["max-event-size"] {
+		opts = append(opts, eventsource.WithMaxEventSize(*maxEventSize))
+	}
+	es, err := eventsource.New(positional[0], opts...)
+	if err != nil {
+		return usageError("%v", err)
+	}
+
+	emit := printText
+	if *jsonOut {
+		emit = printJSON
+	}
+	// The callbacks run one at a time on this goroutine, inside es.Run, so
+	// these need no lock.
+	var (
+		printed, opens int
+		writeErr       error
+		lastReported   error
+	)
+	// Each stderr line starts with the ReadyState: after an error, Connecting
+	// means a reconnection follows, Closed that none does.
+	es.OnOpen(func() {
+		opens++
+		if opens == 1 {
+			fmt.Fprintf(stderr, "sse: %v: connected to %s\n", es.ReadyState(), es.URL())
+			return
+		}
+		fmt.Fprintf(stderr, "sse: %v: reconnected to %s with Last-Event-ID %q\n", es.ReadyState(), es.URL(), es.LastEventID())
+	})
+	es.OnError(func(err error) {
+		lastReported = err
+		fmt.Fprintf(stderr, "sse: %v: error: %s\n", es.ReadyState(), describe(err))
+	})
+	es.OnEvent(func(ev eventsource.Event) {
+		if writeErr != nil || (*count > 0 && printed >= *count) {
+			return // Close was called; Run is on its way out
+		}
+		if len(types) > 0 && !slices.Contains(types, ev.Type) {
+			return
+		}
+		if writeErr = emit(stdout, ev); writeErr != nil {
+			es.Close()
+			return
+		}
+		printed++
+		if *count > 0 && printed >= *count {
+			es.Close()
+		}
+	})
+
+	err = es.Run(ctx)
+	switch {
+	case writeErr != nil:
+		fmt.Fprintf(stderr, "sse: writing the output: %v\n", writeErr)
+		return exitError
+	case err == nil:
+		return exitOK
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "sse: interrupted")
+		return exitInterrupted
+	}
+	if err != lastReported {
+		fmt.Fprintf(stderr, "sse: error: %s\n", describe(err))
+	}
+	switch {
+	case errors.Is(err, eventsource.ErrNoContent):
+		return exitOK
+	case *maxRetries == 0 && errors.Is(err, io.EOF):
+		return exitOK // a one-shot stream that ended: what -max-retries 0 asks for
+	}
+	return exitError
+}
+
+// parseInterleaved parses the flags in args, which may come before, between
+// and after the positional arguments, and returns those. As with the flag
+// package, "--" ends the flags.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// describe returns the text of err for stderr, with the first line of the
+// response body when the server answered with an error status, since that
+// usually says why.
+func describe(err error) string {
+	msg := err.Error()
+	var se *eventsource.StatusError
+	if errors.As(err, &se) {
+		body, _, _ := strings.Cut(strings.TrimSpace(se.Body), "\n")
+		if body != "" {
+			msg += ": " + body
+		}
+	}
+	return msg
+}
+
+func printText(w io.Writer, ev eventsource.Event) error {
+	var b strings.Builder
+	if ev.Type != "message" {
+		b.WriteString("event: " + ev.Type + "\n")
+	}
+	if ev.ID != "" {
+		b.WriteString("id: " + ev.ID + "\n")
+	}
+	for line := range strings.SplitSeq(ev.Data, "\n") {
+		b.WriteString("data: " + line + "\n")
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func printJSON(w io.Writer, ev eventsource.Event) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(struct {
+		Type string `json:"type"`
+		Data string `json:"data"`
+		ID   string `json:"id"`
+	}{ev.Type, ev.Data, ev.ID})
+}
+
+// headerFlag collects the values of a repeated -H flag, each "Key: Value".
+type headerFlag []header
+
+type header struct{ key, value string }
+
+func (h *headerFlag) String() string {
+	var parts []string
+	for _, kv := range *h {
+		parts = append(parts, kv.key+": "+kv.value)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (h *headerFlag) Set(s string) error {
+	key, value, ok := strings.Cut(s, ":")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" {
+		return errors.New(`want "Key: Value"`)
+	}
+	*h = append(*h, header{key, strings.TrimSpace(value)})
+	return nil
+}
+
+// listFlag collects the values of a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ", ") }
+
+func (l *listFlag) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runSSE runs the command with args. The timeout only keeps a broken test
+// from hanging: a run it cuts short returns 130, which no test expects.
+func runSSE(t *testing.T, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, &stdout, &stderr)
+	return result{code, stdout.String(), stderr.String()}
+}
+
+func newServer(t *testing.T, scripts ...est.Script) *est.Server {
+	t.Helper()
+	srv := est.NewServer(scripts...)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestJSON(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{
+		est.Send(est.Event{Type: "quote", ID: "1", Data: "a\nb"}),
+		est.Comment("heartbeat"),
+		est.Data(`<&> "x"`),
+		est.Stall(),
+	})
+	res := runSSE(t, "-json", "-count", "2", srv.URL)
+	require.Equal(t, exitOK, res.code, res.stderr)
+
+	type event struct{ Type, Data, ID string }
+	var got []event
+	dec := json.NewDecoder(strings.NewReader(res.stdout))
+	for {
+		var ev event
+		err := dec.Decode(&ev)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		got = append(got, ev)
+	}
+	assert.Equal(t, []event{{"quote", "a\nb", "1"}, {"message", `<&> "x"`, "1"}}, got)
+	assert.Equal(t, 2, strings.Count(res.stdout, "\n"), "one line per event")
+	assert.Contains(t, res.stdout, `{"type":"quote","data":"a\nb","id":"1"}`)
+	assert.Contains(t, res.stdout, `<&>`, "no HTML escaping")
+}
+
+func TestText(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{
+		est.Send(est.Event{Type: "quote", ID: "1", Data: "a\nb"}),
+		est.Data(""),
+		est.Stall(),
+	})
+	res := runSSE(t, "-count", "2", srv.URL)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	assert.Equal(t, "event: quote\nid: 1\ndata: a\ndata: b\n\nid: 1\ndata: \n\n", res.stdout)
+	assert.Contains(t, res.stderr, "connected to "+srv.URL)
+}
+
+func TestEventFilter(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{
+		est.Send(est.Event{Type: "a", Data: "1"}),
+		est.Send(est.Event{Type: "b", Data: "2"}),
+		est.Data("3"),
+		est.Send(est.Event{Type: "c", Data: "4"}),
+		est.Send(est.Event{Type: "a", Data: "5"}),
+		est.Stall(),
+	})
+	res := runSSE(t, "-event", "a", "-event", "c", "-count", "3", srv.URL)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	assert.Equal(t, "event: a\ndata: 1\n\nevent: c\ndata: 4\n\nevent: a\ndata: 5\n\n", res.stdout)
+}
+
+func TestFlagsAfterURL(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+	res := runSSE(t, srv.URL, "-json", "-count", "1")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	assert.Equal(t, `{"type":"message","data":"x","id":""}`+"\n", res.stdout)
+}
+
+func TestRequestFlags(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+	res := runSSE(t, "-X", "PUT", "-d", "hello",
+		"-H", "X-Token: t1", "-H", "Content-Type:text/plain", "-last-event-id", "42",
+		"-count", "1", srv.URL+"/feed?x=1")
+	require.Equal(t, exitOK, res.code, res.stderr)
+
+	reqs := srv.Requests()
+	require.Len(t, reqs, 1)
+	got := reqs[0]
+	assert.Equal(t, http.MethodPut, got.Method)
+	assert.Equal(t, "/feed?x=1", got.URL)
+	assert.Equal(t, "hello", got.Body)
+	assert.Equal(t, "t1", got.Header.Get("X-Token"))
+	assert.Equal(t, "text/plain", got.Header.Get("Content-Type"))
+	assert.Equal(t, "42", got.LastEventID)
+	assert.Equal(t, "text/event-stream", got.Header.Get("Accept"))
+}
+
+func TestDataFromFile(t *testing.T) {
+	t.Parallel()
+	name := filepath.Join(t.TempDir(), "req.json")
+	require.NoError(t, os.WriteFile(name, []byte(`{"prompt":"hi"}`), 0o600))
+	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+
+	res := runSSE(t, "-d", "@"+name, "-count", "1", srv.URL)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	reqs := srv.Requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, http.MethodPost, reqs[0].Method, "-d without -X posts")
+	assert.Equal(t, `{"prompt":"hi"}`, reqs[0].Body)
+
+	res = runSSE(t, "-d", "@"+name+".missing", srv.URL)
+	assert.Equal(t, exitUsage, res.code)
+	assert.Contains(t, res.stderr, "-d:")
+	assert.Len(t, srv.Requests(), 1, "no request for a usage error")
+}
+
+func TestNotFound(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Status(http.StatusNotFound), est.Raw("no such feed\nmore")})
+	res := runSSE(t, "-retry", "1ms", srv.URL)
+	assert.Equal(t, exitError, res.code)
+	assert.Empty(t, res.stdout)
+	assert.Contains(t, res.stderr, "sse: Closed: error:")
+	assert.Contains(t, res.stderr, "404")
+	assert.Contains(t, res.stderr, "no such feed")
+	assert.Equal(t, 1, strings.Count(res.stderr, "404"), "reported once")
+	assert.NotContains(t, res.stderr, "more", "only the first line of the body")
+	assert.Len(t, srv.Requests(), 1, "a 404 is not retried")
+}
+
+func TestMaxRetries(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Status(http.StatusServiceUnavailable)})
+	res := runSSE(t, "-retry", "1ms", "-max-retry-delay", "2ms", "-max-retries", "2", srv.URL)
+	assert.Equal(t, exitError, res.code)
+	assert.Len(t, srv.Requests(), 3, "the first attempt and two reconnections")
+	assert.Equal(t, 2, strings.Count(res.stderr, "sse: Connecting: error:"), res.stderr)
+	assert.Equal(t, 1, strings.Count(res.stderr, "sse: Closed: error:"), res.stderr)
+	assert.Contains(t, res.stderr, "503")
+}
+
+func TestReconnectResumes(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t,
+		est.Script{est.Send(est.Event{ID: "1", Data: "a"}), est.Drop()},
+		est.Script{est.Send(est.Event{ID: "2", Data: "b"}), est.Stall()},
+	)
+	res := runSSE(t, "-retry", "1ms", "-json", "-count", "2", srv.URL)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	assert.Equal(t, `{"type":"message","data":"a","id":"1"}`+"\n"+`{"type":"message","data":"b","id":"2"}`+"\n", res.stdout)
+	reqs := srv.Requests()
+	require.Len(t, reqs, 2)
+	assert.Empty(t, reqs[0].LastEventID)
+	assert.Equal(t, "1", reqs[1].LastEventID)
+	assert.Contains(t, res.stderr, "sse: Connecting: error:")
+	assert.Contains(t, res.stderr, `sse: Open: reconnected to `+srv.URL+` with Last-Event-ID "1"`)
+}
+
+func TestNoContent(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Status(http.StatusNoContent)})
+	res := runSSE(t, srv.URL)
+	assert.Equal(t, exitOK, res.code, res.stderr)
+	assert.Len(t, srv.Requests(), 1)
+}
+
+func TestOneShot(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("a"), est.Data("[DONE]")})
+	res := runSSE(t, "-max-retries", "0", srv.URL)
+	assert.Equal(t, exitOK, res.code, res.stderr)
+	assert.Equal(t, "data: a\n\ndata: [DONE]\n\n", res.stdout)
+	assert.Len(t, srv.Requests(), 1)
+}
+
+func TestEventTooLarge(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("small"), est.Data(strings.Repeat("x", 100))})
+	res := runSSE(t, "-max-event-size", "20", "-retry", "1ms", srv.URL)
+	assert.Equal(t, exitError, res.code)
+	assert.Equal(t, "data: small\n\n", res.stdout)
+	assert.Len(t, srv.Requests(), 1, "a too large event is not retried")
+}
+
+func TestInterrupt(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("a"), est.Stall()})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout := &cancelWriter{cancel: cancel}
+	var stderr bytes.Buffer
+	code := run(ctx, []string{srv.URL}, stdout, &stderr)
+	assert.Equal(t, exitInterrupted, code, stderr.String())
+	assert.Equal(t, "data: a\n\n", stdout.buf.String())
+}
+
+func TestWriteError(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("a"), est.Stall()})
+	var stderr bytes.Buffer
+	code := run(t.Context(), []string{srv.URL}, errWriter{}, &stderr)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, stderr.String(), "writing the output")
+}
+
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	tests := map[string][]string{
+		"no URL":             {},
+		"two URLs":           {"http://a.test", "http://b.test"},
+		"bad int":            {"-count", "x", "http://a.test"},
+		"negative count":     {"-count", "-1", "http://a.test"},
+		"header without key": {"-H", ": v", "http://a.test"},
+		"header no colon":    {"-H", "X-A", "http://a.test"},
+		"unknown flag":       {"-nope", "http://a.test"},
+		"bad URL":            {"ftp://a.test"},
+		"negative retry":     {"-retry", "-1s", "http://a.test"},
+		"zero event size":    {"-max-event-size", "0", "http://a.test"},
+		"bad method":         {"-X", "GE T", "http://a.test"},
+	}
+	for name, args := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			res := runSSE(t, args...)
+			assert.Equal(t, exitUsage, res.code)
+			assert.Contains(t, res.stderr, `Run "sse -help" for usage.`)
+			assert.NotContains(t, res.stderr, "Exit status:", "a hint, not the whole usage")
+			assert.Empty(t, res.stdout)
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	res := runSSE(t, "-help")
+	assert.Equal(t, exitOK, res.code)
+	assert.Contains(t, res.stdout, "Usage: sse [flags] URL")
+	assert.Contains(t, res.stdout, "-max-retries")
+	assert.Contains(t, res.stdout, "Exit status:")
+	assert.Contains(t, res.stdout, "130")
+	assert.Empty(t, res.stderr)
+}
+
+func TestDoubleDash(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+	res := runSSE(t, "-count", "1", "--", srv.URL)
+	assert.Equal(t, exitOK, res.code, res.stderr)
+	res = runSSE(t, "--", srv.URL, "-json")
+	assert.Equal(t, exitUsage, res.code, `after "--", -json is an argument`)
+}
+
+// cancelWriter collects what is written and cancels a context on the first
+// write, as a Ctrl-C after the first event would.
+type cancelWriter struct {
+	buf    bytes.Buffer // not embedded: its WriteString would bypass Write
+	cancel context.CancelFunc
+}
+
+func (w *cancelWriter) Write(p []byte) (int, error) {
+	defer w.cancel()
+	return w.buf.Write(p)
+}
+
+type errWriter struct{}
+
+func (errWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
