@@ -75,6 +75,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -249,13 +250,15 @@ func (es *EventSource) OnComment(fn func(comment string)) {
 func (es *EventSource) AddEventListener(eventType string, fn func(Event)) (remove func()) {
 	l := &listener{fn: fn}
 	es.update(func(h *handlers) {
-		for i := range h.listeners {
-			if h.listeners[i].eventType == eventType {
-				h.listeners[i].fns = append(h.listeners[i].fns[:len(h.listeners[i].fns):len(h.listeners[i].fns)], l)
+		// The old snapshot may be dispatching: copy what changes.
+		h.listeners = slices.Clone(h.listeners)
+		for i, tl := range h.listeners {
+			if tl.eventType == eventType {
+				h.listeners[i].fns = append(slices.Clip(tl.fns), l)
 				return
 			}
 		}
-		h.listeners = append(h.listeners[:len(h.listeners):len(h.listeners)], typeListeners{eventType, []*listener{l}})
+		h.listeners = append(h.listeners, typeListeners{eventType, []*listener{l}})
 	})
 	return func() { es.removeListener(eventType, l) }
 }
@@ -266,15 +269,11 @@ func (es *EventSource) removeListener(eventType string, l *listener) {
 			if tl.eventType != eventType {
 				continue
 			}
-			for j, x := range tl.fns {
-				if x == l {
-					fns := make([]*listener, 0, len(tl.fns)-1)
-					fns = append(append(fns, tl.fns[:j]...), tl.fns[j+1:]...)
-					h.listeners = append([]typeListeners(nil), h.listeners...)
-					h.listeners[i].fns = fns
-					return
-				}
+			if j := slices.Index(tl.fns, l); j >= 0 {
+				h.listeners = slices.Clone(h.listeners)
+				h.listeners[i].fns = slices.Delete(slices.Clone(tl.fns), j, j+1)
 			}
+			return
 		}
 	})
 }
