@@ -14,7 +14,7 @@ const (
 	// defaultMaxEventSize bounds one line, and one event's data.
 	defaultMaxEventSize = 16 << 20
 	// minBufferSize is the read buffer an idle stream holds.
-	minBufferSize = 4 << 10
+	minBufferSize = 1 << 10
 	// maxBufferSize is how far a busy stream's read buffer grows to read
 	// more per call; only a longer line grows it further.
 	maxBufferSize = 64 << 10
@@ -49,6 +49,9 @@ type Decoder struct {
 	skipLF  bool // the last line ended with CR: an LF right after it is part of that line end
 
 	data     []byte // data buffer: each data line followed by '\n'
+	view     []byte // the event's only data line so far, still in buf
+	hasView  bool   // view holds the data: data is empty
+	joined   []byte // an event's data and new ID, made into one string
 	typ      []byte // event type buffer, valid UTF-8
 	id       []byte // last event ID buffer, valid UTF-8
 	scratch  []byte // data repaired to valid UTF-8
@@ -242,6 +245,7 @@ func (d *Decoder) cutLine() ([]byte, bool) {
 // fill reads once into the buffer, making room first. A reader error is kept
 // in d.rerr and reported after the buffered lines.
 func (d *Decoder) fill() {
+	d.detachView()
 	if d.buf == nil {
 		d.buf = make([]byte, min(minBufferSize, d.bufferLimit()))
 	}
@@ -281,7 +285,7 @@ func (d *Decoder) fill() {
 func (d *Decoder) grow() {
 	pending := d.end - d.start
 	size := len(d.buf)
-	if pending > size/2 || d.fullReads >= 2 {
+	if pending > size/2 || (d.fullReads >= 2 && size < maxBufferSize) {
 		size = min(2*size, d.bufferLimit())
 		d.fullReads = 0
 	}
@@ -316,9 +320,16 @@ func (d *Decoder) processLine(line []byte) error {
 	switch string(field) {
 	case "data":
 		// The event's data is the buffer without its last '\n'.
-		if len(d.data)+len(value) > d.max {
+		if len(d.data)+len(d.view)+len(value) > d.max {
 			return d.tooLarge("an event's data")
 		}
+		if len(d.data) == 0 && !d.hasView {
+			// Most events have one data line, and their blank line is
+			// in the same read: keep a view, copied only if it is not.
+			d.view, d.hasView = value, true
+			return nil
+		}
+		d.detachView()
 		d.data = append(d.data, value...)
 		d.data = append(d.data, '\n')
 	case "event":
@@ -335,18 +346,33 @@ func (d *Decoder) processLine(line []byte) error {
 	return nil
 }
 
+// detachView copies the data line that view points to into the data
+// buffer, before the read buffer changes.
+func (d *Decoder) detachView() {
+	if d.hasView {
+		d.data = append(d.data, d.view...)
+		d.data = append(d.data, '\n')
+		d.view, d.hasView = nil, false
+	}
+}
+
 // dispatch ends the event at a blank line. It reports whether an event
 // fired: a block without data only sets the last event ID.
 func (d *Decoder) dispatch() (Event, bool) {
 	idChanged := string(d.id) != d.lastID
-	if len(d.data) == 0 {
+	var data []byte
+	switch {
+	case d.hasView:
+		data = d.view
+	case len(d.data) > 0:
+		data = d.data[:len(d.data)-1]
+	default:
 		if idChanged {
 			d.lastID = string(d.id)
 		}
 		d.typ = d.typ[:0]
 		return Event{}, false
 	}
-	data := d.data[:len(d.data)-1]
 	if !utf8.Valid(data) {
 		d.scratch = appendValidUTF8(d.scratch[:0], data)
 		data = d.scratch
@@ -355,7 +381,8 @@ func (d *Decoder) dispatch() (Event, bool) {
 	if idChanged && len(data)+len(d.id) <= maxSharedID {
 		// One allocation for both strings: a feed with a new ID on every
 		// event still allocates once per event.
-		s := string(append(data, d.id...))
+		d.joined = append(append(d.joined[:0], data...), d.id...)
+		s := string(d.joined)
 		ev.Data, d.lastID = s[:len(data)], s[len(data):]
 	} else {
 		if idChanged {
@@ -366,6 +393,7 @@ func (d *Decoder) dispatch() (Event, bool) {
 	ev.ID = d.lastID
 	ev.Type = d.eventType()
 	d.data = d.data[:0]
+	d.view, d.hasView = nil, false
 	d.typ = d.typ[:0]
 	return ev, true
 }
