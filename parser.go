@@ -6,6 +6,7 @@ import (
 	"io"
 	"iter"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -54,7 +55,6 @@ type Decoder struct {
 	joined   []byte // an event's data and new ID, made into one string
 	typ      []byte // event type buffer, valid UTF-8
 	id       []byte // last event ID buffer, valid UTF-8
-	scratch  []byte // data repaired to valid UTF-8
 	lastID   string // the last event ID, set at dispatch
 	lastType string // the last event type, reused while it repeats
 	retry    time.Duration
@@ -373,12 +373,8 @@ func (d *Decoder) dispatch() (Event, bool) {
 		d.typ = d.typ[:0]
 		return Event{}, false
 	}
-	if !utf8.Valid(data) {
-		d.scratch = appendValidUTF8(d.scratch[:0], data)
-		data = d.scratch
-	}
 	var ev Event
-	if idChanged && len(data)+len(d.id) <= maxSharedID {
+	if idChanged && len(data)+len(d.id) <= maxSharedID && utf8.Valid(data) {
 		// One allocation for both strings: a feed with a new ID on every
 		// event still allocates once per event.
 		d.joined = append(append(d.joined[:0], data...), d.id...)
@@ -388,7 +384,7 @@ func (d *Decoder) dispatch() (Event, bool) {
 		if idChanged {
 			d.lastID = string(d.id)
 		}
-		ev.Data = string(data)
+		ev.Data = validString(data)
 	}
 	ev.ID = d.lastID
 	ev.Type = d.eventType()
@@ -443,12 +439,35 @@ func parseRetry(v []byte) (time.Duration, bool) {
 	return time.Duration(ms) * time.Millisecond, true
 }
 
-// validString converts b to a string, with invalid UTF-8 replaced.
+// validString converts b to a string, with each maximal invalid subpart of
+// UTF-8 replaced by U+FFFD. The string is the only allocation: a large
+// event with invalid bytes costs no scratch buffer.
 func validString(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
-	return string(appendValidUTF8(nil, b))
+	size := 0
+	for rest := b; len(rest) > 0; {
+		valid, bad := cutValid(rest)
+		size += valid
+		if bad == 0 {
+			break
+		}
+		size += len(replacement)
+		rest = rest[valid+bad:]
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for len(b) > 0 {
+		valid, bad := cutValid(b)
+		sb.Write(b[:valid])
+		if bad == 0 {
+			break
+		}
+		sb.WriteString(replacement)
+		b = b[valid+bad:]
+	}
+	return sb.String()
 }
 
 // appendValidUTF8 appends src to dst with each maximal invalid subpart
@@ -459,21 +478,34 @@ func appendValidUTF8(dst, src []byte) []byte {
 		return append(dst, src...)
 	}
 	for len(src) > 0 {
-		if src[0] < utf8.RuneSelf {
-			dst = append(dst, src[0])
-			src = src[1:]
-			continue
+		valid, bad := cutValid(src)
+		dst = append(dst, src[:valid]...)
+		if bad == 0 {
+			break
 		}
-		r, n := utf8.DecodeRune(src)
-		if r == utf8.RuneError && n == 1 {
-			dst = utf8.AppendRune(dst, utf8.RuneError)
-			src = src[invalidPrefixLen(src):]
-			continue
-		}
-		dst = append(dst, src[:n]...)
-		src = src[n:]
+		dst = append(dst, replacement...)
+		src = src[valid+bad:]
 	}
 	return dst
+}
+
+const replacement = "\uFFFD"
+
+// cutValid returns the length of the valid UTF-8 at the start of s, and the
+// length of the maximal invalid subpart after it, 0 at the end of s.
+func cutValid(s []byte) (valid, bad int) {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i, invalidPrefixLen(s[i:])
+		}
+		i += n
+	}
+	return len(s), 0
 }
 
 // invalidPrefixLen returns the length of the maximal subpart of an invalid
