@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+)
+
+// floorParse is the parse floor: it scans r for line ends with
+// bytes.IndexByte and counts blank lines, the least work that finds where
+// events end. It reports the count as s.events, which the harness compares
+// with the workload's number of blank lines.
+func floorParse(r io.Reader, s *sink) error {
+	buf := make([]byte, 64<<10)
+	pending := 0  // length of the line so far, before this read
+	var last byte // last byte of that line
+	for {
+		n, err := r.Read(buf)
+		b := buf[:n]
+		for len(b) > 0 {
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				pending += len(b)
+				last = b[len(b)-1]
+				break
+			}
+			if i > 0 {
+				last = b[i-1]
+			}
+			if l := pending + i; l == 0 || l == 1 && last == '\r' {
+				s.events++
+			}
+			pending = 0
+			b = b[i+1:]
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// floorStream is the end-to-end floor: a GET whose body is copied to
+// io.Discard. It reports the bytes read as s.events, which the harness
+// compares with the workload's length.
+func floorStream(ctx context.Context, hc *http.Client, url string, s *sink) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	s.events = int(n)
+	return err
+}
