@@ -20,6 +20,9 @@ func RetryAfter(h http.Header, now time.Time) time.Duration { return retryAfter(
 // UniformJitter exposes the default jitter.
 func UniformJitter(d time.Duration) time.Duration { return uniformJitter(d) }
 
+// ErrRunTwice is the error of a second call of Run.
+var ErrRunTwice = errRunTwice
+
 // SuccessAfter is how long a connection must stay open to reset the backoff.
 const SuccessAfter = successAfter
 
