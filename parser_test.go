@@ -808,6 +808,14 @@ func (r *endlessReader) Read(p []byte) (int, error) {
 	}
 	n := copy(p, r.prefix)
 	r.prefix = r.prefix[n:]
+	if rest := p[n:]; len(r.pattern) == 1 && len(rest) > 0 {
+		// One byte repeated: fill by doubling, not byte by byte.
+		rest[0] = r.pattern[0]
+		for i := 1; i < len(rest); i *= 2 {
+			copy(rest[i:], rest[:i])
+		}
+		n = len(p)
+	}
 	for n < len(p) {
 		c := copy(p[n:], r.pattern[r.off:])
 		r.off = (r.off + c) % len(r.pattern)
