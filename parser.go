@@ -22,6 +22,8 @@ const (
 	// maxSharedID is the longest event (data and ID together) whose new ID
 	// shares the one allocation of its Data.
 	maxSharedID = 1 << 10
+	// maxTypes is how many recent event types a Decoder keeps.
+	maxTypes = 8
 )
 
 var bom = []byte("\xef\xbb\xbf")
@@ -56,7 +58,7 @@ type Decoder struct {
 	typ      []byte // event type buffer, valid UTF-8
 	id       []byte // last event ID buffer, valid UTF-8
 	lastID   string // the last event ID, set at dispatch
-	lastType string // the last event type, reused while it repeats
+	types    []string // recent event types, reused when they come again
 	retry    time.Duration
 	hasRetry bool
 
@@ -130,8 +132,8 @@ func (d *Decoder) Next() (Event, error) {
 			return Event{}, err
 		}
 		if len(line) == 0 {
-			if ev, ok := d.dispatch(); ok {
-				return ev, nil
+			if typ, data, id, ok := d.dispatch(); ok {
+				return Event{Type: typ, Data: data, ID: id}, nil
 			}
 			continue
 		}
@@ -356,54 +358,67 @@ func (d *Decoder) detachView() {
 	}
 }
 
-// dispatch ends the event at a blank line. It reports whether an event
-// fired: a block without data only sets the last event ID.
-func (d *Decoder) dispatch() (Event, bool) {
+// dispatch ends the event at a blank line, and returns its fields. It
+// reports whether an event fired: a block without data only sets the last
+// event ID.
+func (d *Decoder) dispatch() (typ, data, id string, ok bool) {
 	idChanged := string(d.id) != d.lastID
-	var data []byte
+	var raw []byte
 	switch {
 	case d.hasView:
-		data = d.view
+		raw = d.view
 	case len(d.data) > 0:
-		data = d.data[:len(d.data)-1]
+		raw = d.data[:len(d.data)-1]
 	default:
 		if idChanged {
 			d.lastID = string(d.id)
 		}
 		d.typ = d.typ[:0]
-		return Event{}, false
+		return "", "", "", false
 	}
-	var ev Event
-	if idChanged && len(data)+len(d.id) <= maxSharedID && utf8.Valid(data) {
+	if idChanged && len(raw)+len(d.id) <= maxSharedID && utf8.Valid(raw) {
 		// One allocation for both strings: a feed with a new ID on every
 		// event still allocates once per event.
-		d.joined = append(append(d.joined[:0], data...), d.id...)
+		d.joined = append(append(d.joined[:0], raw...), d.id...)
 		s := string(d.joined)
-		ev.Data, d.lastID = s[:len(data)], s[len(data):]
+		data, d.lastID = s[:len(raw)], s[len(raw):]
 	} else {
 		if idChanged {
 			d.lastID = string(d.id)
 		}
-		ev.Data = validString(data)
+		data = validString(raw)
 	}
-	ev.ID = d.lastID
-	ev.Type = d.eventType()
+	typ = d.eventType()
 	d.data = d.data[:0]
 	d.view, d.hasView = nil, false
 	d.typ = d.typ[:0]
-	return ev, true
+	return typ, data, d.lastID, true
 }
 
-// eventType returns the type buffer as a string, reusing the previous one
-// when it repeats.
+// eventType returns the type buffer as a string. Streams use a handful of
+// types: the last few are kept, so that a type that comes again costs no
+// allocation.
 func (d *Decoder) eventType() string {
-	switch {
-	case len(d.typ) == 0:
+	if len(d.typ) == 0 {
 		return "message"
-	case string(d.typ) != d.lastType:
-		d.lastType = string(d.typ)
 	}
-	return d.lastType
+	for i, t := range d.types {
+		if t == string(d.typ) {
+			if i > 0 {
+				// Move to front: the most frequent types stay cheapest.
+				copy(d.types[1:i+1], d.types[:i])
+				d.types[0] = t
+			}
+			return t
+		}
+	}
+	t := string(d.typ)
+	if len(d.types) < maxTypes {
+		d.types = append(d.types, "")
+	}
+	copy(d.types[1:], d.types)
+	d.types[0] = t
+	return t
 }
 
 func (d *Decoder) tooLarge(what string) error {
