@@ -293,7 +293,8 @@ func (es *EventSource) update(change func(*handlers)) {
 func (es *EventSource) ReadyState() ReadyState { return ReadyState(es.readyState.Load()) }
 
 // LastEventID returns the last event ID: the one sent in the Last-Event-ID
-// header of the next reconnection. It starts as [WithLastEventID] and changes
+// header of the next reconnection (unless it holds a control character
+// other than tab, which a header cannot carry: then none is sent). It starts as [WithLastEventID] and changes
 // when the stream dispatches an event or a block with an "id:" field. Store
 // it to resume later. It is safe from any goroutine.
 func (es *EventSource) LastEventID() string {
@@ -590,7 +591,10 @@ func (es *EventSource) newRequest(ctx context.Context) (*http.Request, error) {
 		req.Header.Set("Cache-Control", "no-cache")
 	}
 	req.Header.Del("Last-Event-ID")
-	if id := es.LastEventID(); id != "" {
+	// An ID with a control character cannot go in a header: sending it
+	// would fail every attempt, so the request goes without, as a first
+	// connection does.
+	if id := es.LastEventID(); id != "" && validHeaderValue(id) {
 		req.Header.Set("Last-Event-ID", id)
 	}
 	if hook := es.cfg.requestHook; hook != nil {

@@ -1,6 +1,7 @@
 package eventsource
 
 import (
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -12,6 +13,13 @@ import (
 // NextDelay exposes backoff.next for table tests.
 func NextDelay(base, maxDelay time.Duration, jitter func(time.Duration) time.Duration, n int, floor time.Duration) time.Duration {
 	return backoff{base: base, max: maxDelay, jitter: jitter}.next(n, floor)
+}
+
+// NewConnectionDecoder returns the Decoder that an EventSource reads one
+// connection with: its limit is max, and its last event ID buffer starts at
+// lastID, the ID the EventSource had stored when it connected.
+func NewConnectionDecoder(r io.Reader, max int, lastID string) *Decoder {
+	return newStreamDecoder(r, max, lastID)
 }
 
 // RetryAfter exposes retryAfter.

@@ -100,8 +100,8 @@ func WithHeader(key, value string) Option {
 		switch {
 		case !validToken(key):
 			c.errs = append(c.errs, fmt.Errorf("WithHeader: invalid header name %q", key))
-		case strings.ContainsAny(value, "\r\n\x00"):
-			c.errs = append(c.errs, fmt.Errorf("WithHeader: the value of %s holds CR, LF or NUL", key))
+		case !validHeaderValue(value):
+			c.errs = append(c.errs, fmt.Errorf("WithHeader: the value of %s holds a control character", key))
 		default:
 			c.header.Set(key, value)
 		}
@@ -134,8 +134,8 @@ func WithBody(body []byte) Option {
 // stored position. The default is none.
 func WithLastEventID(id string) Option {
 	return func(c *config) {
-		if strings.ContainsAny(id, "\r\n\x00") {
-			c.errs = append(c.errs, errors.New("WithLastEventID: the ID holds CR, LF or NUL"))
+		if !validHeaderValue(id) {
+			c.errs = append(c.errs, errors.New("WithLastEventID: the ID holds a control character, which HTTP headers cannot carry"))
 			return
 		}
 		c.lastEventID = id
@@ -236,6 +236,17 @@ func WithRetryPolicy(retry func(err error) bool) Option {
 // no logging.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
+}
+
+// validHeaderValue reports whether net/http can send s as a header value:
+// no control character but tab.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // validToken reports whether s is a non-empty HTTP token (RFC 9110), as

@@ -19,6 +19,10 @@ const (
 	// maxBufferSize is how far a busy stream's read buffer grows to read
 	// more per call; only a longer line grows it further.
 	maxBufferSize = 64 << 10
+	// keepBufferSize is the largest read or data buffer kept once the line
+	// or event that grew it is done: a huge one is let go, so that a long
+	// line and a long event do not both stay held.
+	keepBufferSize = 4 * maxBufferSize
 	// maxSharedID is the longest event (data and ID together) whose new ID
 	// shares the one allocation of its Data.
 	maxSharedID = 1 << 10
@@ -51,13 +55,13 @@ type Decoder struct {
 	bomDone bool // the start of the stream was checked for a BOM
 	skipLF  bool // the last line ended with CR: an LF right after it is part of that line end
 
-	data     []byte // data buffer: each data line followed by '\n'
-	view     []byte // the event's only data line so far, still in buf
-	hasView  bool   // view holds the data: data is empty
-	joined   []byte // an event's data and new ID, made into one string
-	typ      []byte // event type buffer, valid UTF-8
-	id       []byte // last event ID buffer, valid UTF-8
-	lastID   string // the last event ID, set at dispatch
+	data     []byte   // data buffer: each data line followed by '\n'
+	view     []byte   // the event's only data line so far, still in buf
+	hasView  bool     // view holds the data: data is empty
+	joined   []byte   // an event's data and new ID, made into one string
+	typ      []byte   // event type buffer, valid UTF-8
+	id       []byte   // last event ID buffer, valid UTF-8
+	lastID   string   // the last event ID, set at dispatch
 	types    []string // recent event types, reused when they come again
 	retry    time.Duration
 	hasRetry bool
@@ -254,6 +258,11 @@ func (d *Decoder) fill() {
 	if d.start == d.end {
 		d.start, d.end = 0, 0
 	}
+	if pending := d.end - d.start; len(d.buf) > keepBufferSize && pending <= maxBufferSize/2 {
+		buf := make([]byte, maxBufferSize)
+		copy(buf, d.buf[d.start:d.end])
+		d.buf, d.start, d.end = buf, 0, pending
+	}
 	if d.end == len(d.buf) || (d.fullReads >= 2 && len(d.buf) < maxBufferSize) {
 		d.grow()
 	}
@@ -390,6 +399,9 @@ func (d *Decoder) dispatch() (typ, data, id string, ok bool) {
 	}
 	typ = d.eventType()
 	d.data = d.data[:0]
+	if cap(d.data) > keepBufferSize {
+		d.data = nil
+	}
 	d.view, d.hasView = nil, false
 	d.typ = d.typ[:0]
 	return typ, data, d.lastID, true

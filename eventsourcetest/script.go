@@ -3,6 +3,7 @@ package eventsourcetest
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -172,6 +173,34 @@ func Drip(steps ...Step) Step {
 	}}
 }
 
+// Repeat runs steps n times, one round after the other; with n < 0 it
+// repeats them until the client goes away, and drops the connection when
+// the [Server] closes. It makes a body of any size without holding it in
+// memory:
+//
+//	Repeat(-1, Raw("x"))                            // an endless line
+//	Repeat(-1, Raw("data: x\n"))                    // an endless event
+//	Repeat(1<<15, Comment(strings.Repeat("c", 30))) // a megabyte of comments
+//
+// With n < 0 the steps should write: steps that write nothing spin until
+// the client leaves.
+func Repeat(n int, steps ...Step) Step {
+	steps = slices.Clone(steps)
+	return Step{func(st *stream) error {
+		for i := 0; n < 0 || i < n; i++ {
+			select {
+			case <-st.closed:
+				return errDrop
+			default:
+			}
+			if err := st.run(steps); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+}
+
 // Status sets the response's status code and adds headers, given as pairs
 // of key and value: Status(503, "Retry-After", "1") or
 // Status(307, "Location", "/next"). An empty value removes that header,
@@ -323,7 +352,7 @@ func (st *stream) write(s string) error {
 		if st.budget >= 0 {
 			n = min(n, st.budget)
 		}
-		if _, err := st.w.Write([]byte(s[:n])); err != nil {
+		if _, err := io.WriteString(st.w, s[:n]); err != nil {
 			return err
 		}
 		st.unflushed = true

@@ -3,9 +3,10 @@
 //
 // A [Server] answers each request with a [Script]: a list of [Step] values
 // that write events, comments and raw bytes, flush or hold them back, wait,
-// answer any status, and drop the connection, at a step or after a number of
-// bytes. Request n gets the n-th script given to [NewServer]; once the
-// scripts run out, the last one answers every later request. So
+// answer any status, repeat (a body of any size, an endless one), and drop
+// the connection, at a step or after a number of bytes. Request n gets the
+// n-th script given to [NewServer]; once the scripts run out, the last one
+// answers every later request. So
 //
 //	srv := eventsourcetest.NewServer(
 //		eventsourcetest.Script{eventsourcetest.Status(503, "Retry-After", "1")},
@@ -18,7 +19,8 @@
 // closes.
 //
 // The server records every request it gets ([Server.Requests]), and a test
-// waits for the n-th one with [Server.WaitRequests] instead of sleeping.
+// waits for the n-th one with [Server.WaitRequests] instead of sleeping; a
+// long test forgets them with [Server.ClearRequests].
 //
 // [Feed] serves a resumable feed: a request gets the events after the one
 // named by its Last-Event-ID header. [Func] picks the steps when the request
@@ -51,8 +53,9 @@ type Server struct {
 	closed    chan struct{} // closed by Close, ends every Wait and Stall
 	closeOnce sync.Once
 
-	mu       sync.Mutex    // guards requests, arrived
-	requests []Request     // in the order they arrived
+	mu       sync.Mutex    // guards requests, served, arrived
+	requests []Request     // in the order they arrived, since ClearRequests
+	served   int           // requests received, which picks the script
 	arrived  chan struct{} // closed and replaced when a request is recorded
 }
 
@@ -94,9 +97,10 @@ func NewUnstartedServer(scripts ...Script) *Server {
 	return s
 }
 
-// Close ends every script that waits ([Wait], [Stall]) by dropping its
-// connection, then shuts the server down and blocks until all its handlers
-// have returned. Close may be called more than once.
+// Close ends every script that waits ([Wait], [Stall]) or repeats
+// ([Repeat]) by dropping its connection, then shuts the server down and
+// blocks until all its handlers have returned. Close may be called more
+// than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closed) })
 	s.Server.Close()
@@ -140,6 +144,17 @@ func (s *Server) WaitRequests(ctx context.Context, n int) ([]Request, error) {
 	}
 }
 
+// ClearRequests forgets the requests received so far: [Server.Requests]
+// and [Server.WaitRequests] count from here on. The scripts do not start
+// again: the next request still gets the script its number picks. A test
+// that makes many requests to one Server (a fuzz target, a soak test) calls
+// it between rounds, so that the record does not grow without bound.
+func (s *Server) ClearRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = nil
+}
+
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// Reading the whole body first also lets net/http watch the connection,
 	// so r.Context ends when the client goes away.
@@ -164,14 +179,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	script.serve(w, r, req, s.closed)
 }
 
-// record appends req and returns how many requests there are now.
+// record appends req and returns how many requests the server received,
+// req included.
 func (s *Server) record(req Request) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, req)
+	s.served++
 	close(s.arrived)
 	s.arrived = make(chan struct{})
-	return len(s.requests)
+	return s.served
 }
 
 func cloneRequests(reqs []Request) []Request {
