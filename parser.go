@@ -47,6 +47,8 @@ type Decoder struct {
 	buf        []byte // read buffer; buf[start:end] is not parsed yet
 	start, end int
 	searched   int   // buf[start:start+searched] holds no line end
+	crAt       int   // the index in buf of the next CR, if ≥ start
+	crFrom     int   // buf[start:crFrom] holds no CR but the one at crAt
 	fullReads  int   // reads in a row that filled the whole buffer
 	emptyReads int   // reads in a row that returned nothing
 	rerr       error // the reader's error, reported once buf is drained
@@ -58,7 +60,6 @@ type Decoder struct {
 	data     []byte   // data buffer: each data line followed by '\n'
 	view     []byte   // the event's only data line so far, still in buf
 	hasView  bool     // view holds the data: data is empty
-	joined   []byte   // an event's data and new ID, made into one string
 	typ      []byte   // event type buffer, valid UTF-8
 	id       []byte   // last event ID buffer, valid UTF-8
 	lastID   string   // the last event ID, set at dispatch
@@ -72,14 +73,14 @@ type Decoder struct {
 // NewDecoder returns a Decoder that reads from r. It does not read until the
 // first call of [Decoder.Next].
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: r, max: defaultMaxEventSize}
+	return &Decoder{r: r, max: defaultMaxEventSize, crAt: -1}
 }
 
 // newStreamDecoder returns a Decoder for one connection of an
 // [EventSource]: its last event ID buffer starts at lastID, as in Chromium,
 // so an event without "id:" after a reconnection keeps the stored ID.
 func newStreamDecoder(r io.Reader, max int, lastID string) *Decoder {
-	d := &Decoder{r: r, max: max, lastID: lastID}
+	d := &Decoder{r: r, max: max, lastID: lastID, crAt: -1}
 	d.id = append(d.id, lastID...)
 	return d
 }
@@ -221,18 +222,30 @@ func (d *Decoder) checkBOM() bool {
 // cutLine returns the next complete line in the buffer and consumes it and
 // its line end: CRLF, LF or CR.
 func (d *Decoder) cutLine() ([]byte, bool) {
+	at := d.end
 	from := d.start + d.searched
-	rest := d.buf[from:d.end]
-	i := bytes.IndexByte(rest, '\n')
-	if i >= 0 {
-		if j := bytes.IndexByte(rest[:i], '\r'); j >= 0 {
-			i = j
+	if i := bytes.IndexByte(d.buf[from:d.end], '\n'); i >= 0 {
+		at = from + i
+	}
+	// CRs are looked for once per read, not once per line: most streams
+	// have none.
+	if d.crAt < d.start {
+		d.crAt = -1
+		d.crFrom = max(d.crFrom, d.start)
+		if i := bytes.IndexByte(d.buf[d.crFrom:d.end], '\r'); i >= 0 {
+			d.crAt = d.crFrom + i
+			d.crFrom = d.crAt + 1
+		} else {
+			d.crFrom = d.end
 		}
-	} else if i = bytes.IndexByte(rest, '\r'); i < 0 {
+	}
+	if d.crAt >= d.start && d.crAt < at {
+		at = d.crAt
+	}
+	if at == d.end {
 		d.searched = d.end - d.start
 		return nil, false
 	}
-	at := from + i
 	line := d.buf[d.start:at]
 	d.start = at + 1
 	d.searched = 0
@@ -257,11 +270,13 @@ func (d *Decoder) fill() {
 	}
 	if d.start == d.end {
 		d.start, d.end = 0, 0
+		d.rebase()
 	}
 	if pending := d.end - d.start; len(d.buf) > keepBufferSize && pending <= maxBufferSize/2 {
 		buf := make([]byte, maxBufferSize)
 		copy(buf, d.buf[d.start:d.end])
 		d.buf, d.start, d.end = buf, 0, pending
+		d.rebase()
 	}
 	if d.end == len(d.buf) || (d.fullReads >= 2 && len(d.buf) < maxBufferSize) {
 		d.grow()
@@ -308,6 +323,12 @@ func (d *Decoder) grow() {
 		d.buf = buf
 	}
 	d.start, d.end = 0, pending
+	d.rebase()
+}
+
+// rebase forgets where the next CR is, after the bytes moved in buf.
+func (d *Decoder) rebase() {
+	d.crAt, d.crFrom = -1, 0
 }
 
 // bufferLimit is the largest read buffer: a line of max bytes and its line
@@ -325,7 +346,7 @@ func (d *Decoder) processLine(line []byte) error {
 		return nil
 	}
 	field, value := line, []byte(nil)
-	if i := bytes.IndexByte(line, ':'); i >= 0 {
+	if i := colon(line); i >= 0 {
 		field, value = line[:i], trimSpace(line[i+1:])
 	}
 	switch string(field) {
@@ -355,6 +376,20 @@ func (d *Decoder) processLine(line []byte) error {
 		}
 	}
 	return nil
+}
+
+// colon returns the index of the first ':' in line, or -1. The fields
+// the standard defines are checked first, without a search.
+func colon(line []byte) int {
+	switch {
+	case len(line) > 4 && line[4] == ':' && string(line[:4]) == "data":
+		return 4
+	case len(line) > 2 && line[2] == ':' && string(line[:2]) == "id":
+		return 2
+	case len(line) > 5 && line[5] == ':' && (string(line[:5]) == "event" || string(line[:5]) == "retry"):
+		return 5
+	}
+	return bytes.IndexByte(line, ':')
 }
 
 // detachView copies the data line that view points to into the data
@@ -388,8 +423,11 @@ func (d *Decoder) dispatch() (typ, data, id string, ok bool) {
 	if idChanged && len(raw)+len(d.id) <= maxSharedID && utf8.Valid(raw) {
 		// One allocation for both strings: a feed with a new ID on every
 		// event still allocates once per event.
-		d.joined = append(append(d.joined[:0], raw...), d.id...)
-		s := string(d.joined)
+		var sb strings.Builder
+		sb.Grow(len(raw) + len(d.id))
+		sb.Write(raw)
+		sb.Write(d.id)
+		s := sb.String()
 		data, d.lastID = s[:len(raw)], s[len(raw):]
 	} else {
 		if idChanged {
