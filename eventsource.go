@@ -402,7 +402,7 @@ func (es *EventSource) Events(ctx context.Context) iter.Seq2[Event, error] {
 type Stats struct {
 	Connections   int64         // requests made: the first, and each reconnection
 	Reconnections int64         // reconnections started after a failure or a drop
-	Events        int64         // events dispatched
+	Events        int64         // events dispatched, counted by the time Run waits for the network
 	Bytes         int64         // bytes of stream bodies read
 	LastError     error         // the last error that reached OnError, or nil
 	RetryDelay    time.Duration // the wait before the pending or last reconnection
@@ -541,7 +541,8 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 			return false, ctx.Err()
 		}
 	}
-	body := &bodyReader{r: resp.Body, bytes: &es.stats.bytes, idle: idle, d: es.cfg.idleTimeout}
+	body := &bodyReader{r: resp.Body, stats: &es.stats, idle: idle, d: es.cfg.idleTimeout}
+	defer body.flush()
 	lastID := es.LastEventID()
 	dec := newStreamDecoder(body, es.cfg.maxEventSize, lastID)
 	dec.comment = func(line []byte) {
@@ -550,7 +551,8 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 		}
 	}
 	for {
-		ev, err := dec.Next()
+		var ev Event // not kept across events: it holds the last one's data
+		err := dec.next(&ev)
 		if d, seen := dec.Retry(); seen {
 			b.base = d
 		}
@@ -566,8 +568,8 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 			return ok, es.requestError(connError(ctx, err))
 		}
 		ok = true
-		es.stats.events.Add(1)
-		if !es.dispatch(ev, done) {
+		body.events++
+		if !es.dispatch(&ev, done) {
 			return ok, ctx.Err()
 		}
 	}
@@ -632,19 +634,19 @@ func (es *EventSource) checkResponse(resp *http.Response) error {
 // dispatch runs the callbacks for ev, in the order the package promises,
 // and checks done before each, so that none starts after a Close made from
 // a callback. It reports whether done was still open.
-func (es *EventSource) dispatch(ev Event, done <-chan struct{}) bool {
+func (es *EventSource) dispatch(ev *Event, done <-chan struct{}) bool {
 	h := es.handlers.Load()
 	if h.onEvent != nil {
 		if isDone(done) {
 			return false
 		}
-		h.onEvent(ev)
+		h.onEvent(*ev)
 	}
 	if ev.Type == "message" && h.onMessage != nil {
 		if isDone(done) {
 			return false
 		}
-		h.onMessage(ev)
+		h.onMessage(*ev)
 	}
 	for i := range h.listeners {
 		if h.listeners[i].eventType != ev.Type {
@@ -654,11 +656,11 @@ func (es *EventSource) dispatch(ev Event, done <-chan struct{}) bool {
 			if isDone(done) {
 				return false
 			}
-			l.fn(ev)
+			l.fn(*ev)
 		}
 		break
 	}
-	if es.sink != nil && !isDone(done) && !es.sink(ev) {
+	if es.sink != nil && !isDone(done) && !es.sink(*ev) {
 		es.Close()
 	}
 	return !isDone(done)
@@ -769,23 +771,34 @@ func readSnippet(r io.Reader) string {
 }
 
 // bodyReader counts the bytes of a response body, and resets the idle
-// timer, if any, on every read that returns some.
+// timer, if any, on every read that returns some. It also publishes the
+// count of events dispatched, before each read rather than after each event,
+// which saves a locked instruction per event.
 type bodyReader struct {
-	r     io.Reader
-	bytes *atomic.Int64
-	idle  timer
-	d     time.Duration
+	r      io.Reader
+	stats  *stats
+	events int64 // dispatched and not yet added to stats.events
+	idle   timer
+	d      time.Duration
 }
 
 func (r *bodyReader) Read(p []byte) (int, error) {
+	r.flush()
 	n, err := r.r.Read(p)
 	if n > 0 {
-		r.bytes.Add(int64(n))
+		r.stats.bytes.Add(int64(n))
 		if r.idle != nil {
 			r.idle.Reset(r.d)
 		}
 	}
 	return n, err
+}
+
+func (r *bodyReader) flush() {
+	if r.events > 0 {
+		r.stats.events.Add(r.events)
+		r.events = 0
+	}
 }
 
 // checkRedirect returns the CheckRedirect of the client's copy: it keeps

@@ -127,24 +127,32 @@ func (d *Decoder) Retry() (time.Duration, bool) { return d.retry, d.hasRetry }
 // as it is for any other failure. Errors are sticky: after Next returns an
 // error, every later call returns the same error.
 func (d *Decoder) Next() (Event, error) {
+	var ev Event
+	err := d.next(&ev)
+	return ev, err
+}
+
+// next is Next, filling ev in place, for [EventSource], which reuses one
+// Event for a whole connection.
+func (d *Decoder) next(ev *Event) error {
 	if d.err != nil {
-		return Event{}, d.err
+		return d.err
 	}
 	for {
 		line, err := d.readLine()
 		if err != nil {
 			d.err = err
-			return Event{}, err
+			return err
 		}
 		if len(line) == 0 {
-			if typ, data, id, ok := d.dispatch(); ok {
-				return Event{Type: typ, Data: data, ID: id}, nil
+			if d.dispatch(ev) {
+				return nil
 			}
 			continue
 		}
 		if err := d.processLine(line); err != nil {
 			d.err = err
-			return Event{}, err
+			return err
 		}
 	}
 }
@@ -402,10 +410,9 @@ func (d *Decoder) detachView() {
 	}
 }
 
-// dispatch ends the event at a blank line, and returns its fields. It
-// reports whether an event fired: a block without data only sets the last
-// event ID.
-func (d *Decoder) dispatch() (typ, data, id string, ok bool) {
+// dispatch ends the event at a blank line, into ev. It reports whether an
+// event fired: a block without data only sets the last event ID.
+func (d *Decoder) dispatch(ev *Event) bool {
 	idChanged := string(d.id) != d.lastID
 	var raw []byte
 	switch {
@@ -418,7 +425,7 @@ func (d *Decoder) dispatch() (typ, data, id string, ok bool) {
 			d.lastID = string(d.id)
 		}
 		d.typ = d.typ[:0]
-		return "", "", "", false
+		return false
 	}
 	if idChanged && len(raw)+len(d.id) <= maxSharedID && utf8.Valid(raw) {
 		// One allocation for both strings: a feed with a new ID on every
@@ -428,21 +435,22 @@ func (d *Decoder) dispatch() (typ, data, id string, ok bool) {
 		sb.Write(raw)
 		sb.Write(d.id)
 		s := sb.String()
-		data, d.lastID = s[:len(raw)], s[len(raw):]
+		ev.Data, d.lastID = s[:len(raw)], s[len(raw):]
 	} else {
 		if idChanged {
 			d.lastID = string(d.id)
 		}
-		data = validString(raw)
+		ev.Data = validString(raw)
 	}
-	typ = d.eventType()
+	ev.Type = d.eventType()
+	ev.ID = d.lastID
 	d.data = d.data[:0]
 	if cap(d.data) > keepBufferSize {
 		d.data = nil
 	}
 	d.view, d.hasView = nil, false
 	d.typ = d.typ[:0]
-	return typ, data, d.lastID, true
+	return true
 }
 
 // eventType returns the type buffer as a string. Streams use a handful of
