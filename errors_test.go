@@ -167,7 +167,7 @@ func TestErrorsAreActionable(t *testing.T) {
 			require.NoError(t, err)
 			var errs []error
 			es.OnError(func(err error) { errs = append(errs, err) })
-			runErr := await(t, runES(t, context.Background(), es))
+			runErr := recv(t, runCtx(t, context.Background(), es))
 			require.Error(t, runErr)
 			require.NotEmpty(t, errs)
 			for i, err := range append(errs, runErr) {

@@ -84,7 +84,7 @@ func runCtx(t *testing.T, ctx context.Context, es *eventsource.EventSource) <-ch
 }
 
 // recv returns the next value of ch, and fails the test after 5 s.
-func recv[T any](t *testing.T, ch <-chan T) T {
+func recv[T any](t testing.TB, ch <-chan T) T {
 	t.Helper()
 	select {
 	case v := <-ch:

@@ -60,7 +60,7 @@ func TestExactlyOnceUnderRandomDrops(t *testing.T) {
 	es := faultES(t, srv, fastRetry())
 	tp := listen(es)
 	tp.stopAt = total
-	require.NoError(t, await(t, runES(t, context.Background(), es)))
+	require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 
 	require.Equal(t, feed.events, tp.events, "every event once, in order, none cut")
 	assert.Len(t, tp.errs, drops, "one OnError per dropped connection")
@@ -170,7 +170,7 @@ func TestDropAtEveryByte(t *testing.T) {
 			es := faultES(t, srv, fastRetry())
 			tp := listen(es)
 			tp.stopAt = len(want)
-			require.NoError(t, await(t, runES(t, context.Background(), es)))
+			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 			assert.Equal(t, want, tp.events, "cut after %q", stream[:n])
 
 			dec := eventsource.NewDecoder(strings.NewReader(stream[:n]))
@@ -229,7 +229,7 @@ func TestDropAroundID(t *testing.T) {
 						es.Close()
 					}
 				})
-				require.NoError(t, await(t, runES(t, context.Background(), es)))
+				require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 
 				assert.Equal(t, []string{tc.wantID}, tp.ids, "LastEventID when the connection dropped")
 				require.NotEmpty(t, tp.events)
@@ -268,7 +268,7 @@ func TestStatusSequence(t *testing.T) {
 		eventsource.WithRetry(time.Second), eventsource.WithMaxRetryDelay(time.Minute))
 	tp := listen(es)
 	tp.stopAt = 1
-	require.NoError(t, await(t, runES(t, context.Background(), es)))
+	require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 
 	type status struct {
 		Code       int
@@ -311,7 +311,7 @@ func TestStatusEndsAtOnce(t *testing.T) {
 			clock := eventsource.NewFakeClock(true)
 			es := faultES(t, srv, eventsource.WithClock(clock))
 			tp := listen(es)
-			err := await(t, runES(t, context.Background(), es))
+			err := recv(t, runCtx(t, context.Background(), es))
 			var se *eventsource.StatusError
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, code, se.StatusCode)
@@ -365,7 +365,7 @@ func TestRedirects(t *testing.T) {
 				require.NoError(t, err)
 				tp := listen(es)
 				tp.stopAt = 1
-				require.NoError(t, await(t, runES(t, context.Background(), es)))
+				require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 				assert.Equal(t, []eventsource.Event{{Type: "message", Data: "moved", ID: "7"}}, tp.events)
 				assert.Empty(t, tp.errs)
 
@@ -397,7 +397,7 @@ func TestRedirects(t *testing.T) {
 			es := faultES(t, srv, eventsource.WithMethod(http.MethodPost), eventsource.WithBody([]byte(`{"q":1}`)))
 			tp := listen(es)
 			tp.stopAt = 1
-			require.NoError(t, await(t, runES(t, context.Background(), es)))
+			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 			reqs := srv.Requests()
 			require.Len(t, reqs, 2)
 			for _, req := range reqs {
@@ -418,7 +418,7 @@ func TestRedirectLoopEnds(t *testing.T) {
 			srv := faultServer(t, est.Script{est.Status(code, "Location", "/loop")})
 			es := faultES(t, srv, fastRetry())
 			tp := listen(es)
-			require.ErrorIs(t, await(t, runES(t, context.Background(), es)), eventsource.ErrTooManyRedirects)
+			require.ErrorIs(t, recv(t, runCtx(t, context.Background(), es)), eventsource.ErrTooManyRedirects)
 			assert.Len(t, srv.Requests(), 10)
 			require.Len(t, tp.errs, 1)
 			require.ErrorIs(t, tp.errs[0], eventsource.ErrTooManyRedirects)
@@ -435,7 +435,7 @@ func TestRedirectLoopEnds(t *testing.T) {
 			})})
 			es := faultES(t, a, fastRetry(), eventsource.WithHeader("Authorization", "Bearer s3cr3t"))
 			tp := listen(es)
-			require.ErrorIs(t, await(t, runES(t, context.Background(), es)), eventsource.ErrTooManyRedirects)
+			require.ErrorIs(t, recv(t, runCtx(t, context.Background(), es)), eventsource.ErrTooManyRedirects)
 			assert.Equal(t, 10, len(a.Requests())+len(b.Requests()))
 			for i, req := range append(a.Requests()[1:], b.Requests()...) {
 				assert.Empty(t, req.Header.Values("Authorization"), "hop %d: never restored", i)
@@ -472,7 +472,7 @@ func TestTransports(t *testing.T) {
 			es := faultES(t, srv, fastRetry())
 			tp := listen(es)
 			tp.stopAt = 3
-			require.NoError(t, await(t, runES(t, context.Background(), es)))
+			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 
 			assert.Equal(t, []eventsource.Event{
 				{Type: "message", Data: "a", ID: "1"},
@@ -511,7 +511,7 @@ func TestIDWithControlCharacter(t *testing.T) {
 			es := faultES(t, srv, fastRetry(), eventsource.WithMaxRetries(3))
 			tp := listen(es)
 			tp.stopAt = 2
-			err := await(t, runES(t, context.Background(), es))
+			err := recv(t, runCtx(t, context.Background(), es))
 			require.NoError(t, err, "OnError got %v", tp.errs)
 			assert.Len(t, srv.Requests(), 2, "the reconnection reaches the server")
 			require.Len(t, tp.events, 2)
@@ -539,7 +539,7 @@ func TestOptionWithControlCharacter(t *testing.T) {
 			}
 			tp := listen(es)
 			tp.stopAt = 1
-			require.NoError(t, await(t, runES(t, context.Background(), es)), "New accepted the option, so the request must go out")
+			require.NoError(t, recv(t, runCtx(t, context.Background(), es)), "New accepted the option, so the request must go out")
 			assert.Len(t, srv.Requests(), 1)
 		})
 	}
@@ -576,7 +576,7 @@ func TestHostileBodies(t *testing.T) {
 			srv := faultServer(t, tc.script)
 			es := faultES(t, srv, fastRetry(), eventsource.WithMaxEventSize(limit))
 			tp := listen(es)
-			err := await(t, runES(t, context.Background(), es))
+			err := recv(t, runCtx(t, context.Background(), es))
 			require.ErrorIs(t, err, eventsource.ErrEventTooLarge)
 			assert.Equal(t, tc.events, tp.events)
 			require.Len(t, tp.errs, 1)
@@ -595,7 +595,7 @@ func TestHostileBodies(t *testing.T) {
 		es := faultES(t, srv, eventsource.WithMaxEventSize(limit))
 		tp := listen(es)
 		tp.stopAt = 1
-		require.NoError(t, await(t, runES(t, context.Background(), es)))
+		require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 		assert.Len(t, tp.comments, 1<<15)
 		for i, c := range tp.comments {
 			if c != comment {
@@ -613,7 +613,7 @@ func TestHostileBodies(t *testing.T) {
 		es := faultES(t, srv, eventsource.WithMaxEventSize(limit))
 		tp := listen(es)
 		tp.stopAt = 1
-		require.NoError(t, await(t, runES(t, context.Background(), es)))
+		require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 		assert.Equal(t, []eventsource.Event{{Type: "message", Data: "after"}}, tp.events, "blank lines fire nothing")
 		assert.Empty(t, tp.errs)
 	})
@@ -661,7 +661,7 @@ func TestHostileBodies(t *testing.T) {
 			es := faultES(t, srv, fastRetry(), eventsource.WithMaxEventSize(limit))
 			tp := listen(es)
 			tp.stopAt = len(tc.events) + 1
-			require.NoError(t, await(t, runES(t, context.Background(), es)))
+			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 			want := append(tc.events, eventsource.Event{Type: "message", ID: tc.lastID, Data: "end"})
 			assert.Equal(t, want, tp.events)
 			assert.Equal(t, tc.comments, tp.comments)
@@ -741,37 +741,4 @@ func listen(es *eventsource.EventSource) *tape {
 		tp.ids = append(tp.ids, es.LastEventID())
 	})
 	return tp
-}
-
-// runES calls es.Run(ctx) in a goroutine and returns its result. At the end
-// of the test, es is closed, and Run must have returned.
-func runES(t *testing.T, ctx context.Context, es *eventsource.EventSource) <-chan error {
-	t.Helper()
-	result := make(chan error, 1)
-	returned := make(chan struct{})
-	go func() {
-		defer close(returned)
-		result <- es.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		es.Close()
-		select {
-		case <-returned:
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return after Close")
-		}
-	})
-	return result
-}
-
-// await returns the next value of ch, and fails the test after 5 s.
-func await[T any](t testing.TB, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatal("timed out")
-	}
-	panic("unreachable")
 }

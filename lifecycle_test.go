@@ -124,17 +124,17 @@ func testStopAt(t *testing.T, point, stop string) {
 	if point == "before Run" {
 		close(reached)
 	} else {
-		done = runES(t, ctx, es)
+		done = runCtx(t, ctx, es)
 	}
 	switch point {
 	case "dial: handler holds the headers":
 		_, err := srv.WaitRequests(ctx, 1)
 		require.NoError(t, err)
 	case "in the backoff wait":
-		wait := await(t, clock.Timers())
+		wait := recv(t, clock.Timers())
 		assert.Positive(t, wait.D)
 	default:
-		await(t, reached)
+		recv(t, reached)
 	}
 	mu.Lock()
 	before := append([]string(nil), log...)
@@ -168,9 +168,9 @@ func testStopAt(t *testing.T, point, stop string) {
 	}
 	close(release) // a callback under way may finish
 	if point == "before Run" {
-		done = runES(t, ctx, es)
+		done = runCtx(t, ctx, es)
 	}
-	err = await(t, done)
+	err = recv(t, done)
 	if stop == "cancel" {
 		require.ErrorIs(t, err, context.Canceled)
 	} else {
@@ -191,7 +191,7 @@ func testStopAt(t *testing.T, point, stop string) {
 		assert.Len(t, srv.Requests(), 1)
 	}
 	if point != "before Run" && point != "in the backoff wait" {
-		await(t, gone) // the connection in flight was closed
+		recv(t, gone) // the connection in flight was closed
 	}
 }
 
@@ -223,17 +223,17 @@ func TestRunConcurrently(t *testing.T) {
 			close(start)
 			if !closeFirst {
 				for range n - 1 {
-					require.ErrorIs(t, await(t, results), eventsource.ErrRunTwice)
+					require.ErrorIs(t, recv(t, results), eventsource.ErrRunTwice)
 				}
-				await(t, opened) // the Run that runs is undisturbed
+				recv(t, opened) // the Run that runs is undisturbed
 				assert.Equal(t, eventsource.Open, es.ReadyState())
 				require.NoError(t, es.Close())
-				require.NoError(t, await(t, results))
+				require.NoError(t, recv(t, results))
 				assert.Len(t, srv.Requests(), 1)
 			} else {
 				var nils, twice int
 				for range n {
-					if err := await(t, results); err == nil {
+					if err := recv(t, results); err == nil {
 						nils++
 					} else {
 						require.ErrorIs(t, err, eventsource.ErrRunTwice)
@@ -296,8 +296,8 @@ func TestPanicInCallback(t *testing.T) {
 				err := es.Run(context.Background())
 				t.Errorf("Run returned %v instead of panicking", err)
 			}()
-			assert.Equal(t, boom, await(t, recovered))
-			await(t, gone) // the server saw the connection closed
+			assert.Equal(t, boom, recv(t, recovered))
+			recv(t, gone) // the server saw the connection closed
 			assert.Equal(t, eventsource.Closed, es.ReadyState())
 			require.NoError(t, es.Close())
 			require.ErrorIs(t, es.Run(context.Background()), eventsource.ErrRunTwice)

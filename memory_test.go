@@ -90,7 +90,7 @@ func TestHostileBodiesMemory(t *testing.T) {
 				}
 			})
 			heap.start()
-			require.NoError(t, await(t, runES(t, context.Background(), es)))
+			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 
 			read := es.Stats().Bytes
 			t.Logf("read %.1f MiB in %d connections: %d events, %d comments; live heap over the start: reading %.2f MiB, in callbacks %.2f MiB (%d samples)",

@@ -123,7 +123,7 @@ func TestSoak(t *testing.T) {
 	}()
 	var err error
 	select {
-	case err = <-runES(t, context.Background(), es):
+	case err = <-runCtx(t, context.Background(), es):
 	case <-time.After(*soak + 5*time.Second):
 		t.Fatal("Run did not return")
 	}
