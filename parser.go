@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const (
@@ -23,9 +24,12 @@ const (
 	// or event that grew it is done: a huge one is let go, so that a long
 	// line and a long event do not both stay held.
 	keepBufferSize = 4 * maxBufferSize
-	// maxSharedID is the longest event (data and ID together) whose new ID
-	// shares the one allocation of its Data.
-	maxSharedID = 1 << 10
+	// slabSize is how many bytes of small events' strings are allocated
+	// at once.
+	slabSize = 8 << 10
+	// maxSlabbed is the largest event (data and new ID) that shares a
+	// slab; a larger one has an allocation of its own.
+	maxSlabbed = 1 << 10
 	// maxTypes is how many recent event types a Decoder keeps.
 	maxTypes = 8
 )
@@ -40,6 +44,10 @@ var bom = []byte("\xef\xbb\xbf")
 // A Decoder buffers what it reads; it holds at most one line and one event's
 // data, each bounded by [Decoder.SetMaxEventSize]. Invalid UTF-8 becomes
 // U+FFFD. A Decoder is not safe for concurrent use.
+//
+// The strings of small events (up to 1 KiB) are carved out of shared 8 KiB
+// blocks, one allocation for many events: an Event kept alive keeps its
+// block alive.
 type Decoder struct {
 	r   io.Reader
 	max int
@@ -64,6 +72,7 @@ type Decoder struct {
 	id       []byte   // last event ID buffer, valid UTF-8
 	lastID   string   // the last event ID, set at dispatch
 	types    []string // recent event types, reused when they come again
+	slab     []byte   // memory for the strings of small events; see newString
 	retry    time.Duration
 	hasRetry bool
 
@@ -427,20 +436,20 @@ func (d *Decoder) dispatch(ev *Event) bool {
 		d.typ = d.typ[:0]
 		return false
 	}
-	if idChanged && len(raw)+len(d.id) <= maxSharedID && utf8.Valid(raw) {
-		// One allocation for both strings: a feed with a new ID on every
-		// event still allocates once per event.
-		var sb strings.Builder
-		sb.Grow(len(raw) + len(d.id))
-		sb.Write(raw)
-		sb.Write(d.id)
-		s := sb.String()
-		ev.Data, d.lastID = s[:len(raw)], s[len(raw):]
-	} else {
+	switch {
+	case !utf8.Valid(raw):
 		if idChanged {
 			d.lastID = string(d.id)
 		}
-		ev.Data = validString(raw)
+		ev.Data = repairedString(raw)
+	case idChanged && len(raw)+len(d.id) <= maxSlabbed:
+		s := d.newString(raw, d.id)
+		ev.Data, d.lastID = s[:len(raw)], s[len(raw):]
+	default:
+		if idChanged {
+			d.lastID = string(d.id)
+		}
+		ev.Data = d.newString(raw, nil)
 	}
 	ev.Type = d.eventType()
 	ev.ID = d.lastID
@@ -451,6 +460,32 @@ func (d *Decoder) dispatch(ev *Event) bool {
 	d.view, d.hasView = nil, false
 	d.typ = d.typ[:0]
 	return true
+}
+
+// newString returns a string of a followed by b. Small ones are carved out
+// of a shared slab, so that a stream of small events allocates once per
+// slab rather than once per event; the bytes of a slab are written once,
+// before their string exists, and never again.
+func (d *Decoder) newString(a, b []byte) string {
+	n := len(a) + len(b)
+	switch {
+	case n == 0:
+		return ""
+	case n > maxSlabbed && len(b) == 0:
+		return string(a)
+	case n > maxSlabbed:
+		var sb strings.Builder
+		sb.Grow(n)
+		sb.Write(a)
+		sb.Write(b)
+		return sb.String()
+	}
+	if cap(d.slab)-len(d.slab) < n {
+		d.slab = make([]byte, 0, slabSize)
+	}
+	at := len(d.slab)
+	d.slab = append(append(d.slab, a...), b...)
+	return unsafe.String(&d.slab[at], n)
 }
 
 // eventType returns the type buffer as a string. Streams use a handful of
@@ -513,12 +548,18 @@ func parseRetry(v []byte) (time.Duration, bool) {
 }
 
 // validString converts b to a string, with each maximal invalid subpart of
-// UTF-8 replaced by U+FFFD. The string is the only allocation: a large
-// event with invalid bytes costs no scratch buffer.
+// UTF-8 replaced by U+FFFD.
 func validString(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
+	return repairedString(b)
+}
+
+// repairedString is validString for b that is not valid UTF-8. The string
+// is the only allocation: a large event with invalid bytes costs no scratch
+// buffer.
+func repairedString(b []byte) string {
 	size := 0
 	for rest := b; len(rest) > 0; {
 		valid, bad := cutValid(rest)
