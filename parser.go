@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-	"unsafe"
 )
 
 const (
@@ -65,14 +64,14 @@ type Decoder struct {
 	bomDone bool // the start of the stream was checked for a BOM
 	skipLF  bool // the last line ended with CR: an LF right after it is part of that line end
 
-	data     []byte   // data buffer: each data line followed by '\n'
-	view     []byte   // the event's only data line so far, still in buf
-	hasView  bool     // view holds the data: data is empty
-	typ      []byte   // event type buffer, valid UTF-8
-	id       []byte   // last event ID buffer, valid UTF-8
-	lastID   string   // the last event ID, set at dispatch
-	types    []string // recent event types, reused when they come again
-	slab     []byte   // memory for the strings of small events; see newString
+	data     []byte          // data buffer: each data line followed by '\n'
+	view     []byte          // the event's only data line so far, still in buf
+	hasView  bool            // view holds the data: data is empty
+	typ      []byte          // event type buffer, valid UTF-8
+	id       []byte          // last event ID buffer, valid UTF-8
+	lastID   string          // the last event ID, set at dispatch
+	types    []string        // recent event types, reused when they come again
+	slab     strings.Builder // memory for the strings of small events; see newString
 	retry    time.Duration
 	hasRetry bool
 
@@ -464,8 +463,8 @@ func (d *Decoder) dispatch(ev *Event) bool {
 
 // newString returns a string of a followed by b. Small ones are carved out
 // of a shared slab, so that a stream of small events allocates once per
-// slab rather than once per event; the bytes of a slab are written once,
-// before their string exists, and never again.
+// slab rather than once per event. The slab is a strings.Builder: what it
+// holds is never written again, and a string of it stays valid.
 func (d *Decoder) newString(a, b []byte) string {
 	n := len(a) + len(b)
 	switch {
@@ -480,12 +479,14 @@ func (d *Decoder) newString(a, b []byte) string {
 		sb.Write(b)
 		return sb.String()
 	}
-	if cap(d.slab)-len(d.slab) < n {
-		d.slab = make([]byte, 0, slabSize)
+	if d.slab.Cap()-d.slab.Len() < n {
+		d.slab.Reset()
+		d.slab.Grow(slabSize)
 	}
-	at := len(d.slab)
-	d.slab = append(append(d.slab, a...), b...)
-	return unsafe.String(&d.slab[at], n)
+	at := d.slab.Len()
+	d.slab.Write(a)
+	d.slab.Write(b)
+	return d.slab.String()[at:]
 }
 
 // eventType returns the type buffer as a string. Streams use a handful of
@@ -588,7 +589,7 @@ func repairedString(b []byte) string {
 // replaced by one U+FFFD, as the WHATWG UTF-8 decoder does. (Neither
 // strings.ToValidUTF8, one per run, nor range, one per byte, does that.)
 func appendValidUTF8(dst, src []byte) []byte {
-	if utf8.Valid(src) {
+	if isASCII(src) || utf8.Valid(src) {
 		return append(dst, src...)
 	}
 	for len(src) > 0 {
@@ -604,6 +605,20 @@ func appendValidUTF8(dst, src []byte) []byte {
 }
 
 const replacement = "\uFFFD"
+
+// isASCII reports whether a short b, an event type or ID, is ASCII, which
+// is quicker to tell inline than by calling utf8.Valid.
+func isASCII(b []byte) bool {
+	if len(b) > 16 {
+		return false
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
 
 // cutValid returns the length of the valid UTF-8 at the start of s, and the
 // length of the maximal invalid subpart after it, 0 at the end of s.
