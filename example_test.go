@@ -300,3 +300,31 @@ func ExampleWithLastEventID() {
 	// 4 d
 	// 5 e
 }
+
+func ExampleEventSource_Events() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: one\n\ndata: two\n\ndata: three\n\n")
+	}))
+	defer srv.Close()
+
+	es, err := eventsource.New(srv.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for ev, err := range es.Events(context.Background()) {
+		if err != nil {
+			log.Fatal(err) // the stream ended for good
+		}
+		fmt.Println(ev.Data)
+		if ev.Data == "three" {
+			break // closes the EventSource
+		}
+	}
+	fmt.Println(es.ReadyState())
+	// Output:
+	// one
+	// two
+	// three
+	// Closed
+}
