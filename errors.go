@@ -47,6 +47,9 @@ type StatusError struct {
 	RetryAfter time.Duration
 }
 
+// Error returns the status, such as "eventsource: status 503 Service
+// Unavailable". It leaves out the body and the headers, which may hold
+// secrets; read them from the fields.
 func (e *StatusError) Error() string {
 	if text := http.StatusText(e.StatusCode); text != "" {
 		return fmt.Sprintf("eventsource: status %d %s", e.StatusCode, text)

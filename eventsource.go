@@ -103,6 +103,7 @@ const (
 	Closed ReadyState = 2
 )
 
+// String returns the name of the state: "Connecting", "Open" or "Closed".
 func (s ReadyState) String() string {
 	switch s {
 	case Connecting:
