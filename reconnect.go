@@ -113,7 +113,8 @@ func (es *EventSource) wait(ctx context.Context, d time.Duration) bool {
 	t := es.cfg.afterFunc(d, func() { close(done) })
 	select {
 	case <-done:
-		return true
+		// Both may be ready: a Close during the wait wins.
+		return ctx.Err() == nil
 	case <-ctx.Done():
 		t.Stop()
 		return false
