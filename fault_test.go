@@ -60,7 +60,7 @@ func TestExactlyOnceUnderRandomDrops(t *testing.T) {
 	es := faultES(t, srv, fastRetry())
 	tp := listen(es)
 	tp.stopAt = total
-	require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+	require.NoError(t, recvWithin(t, runCtx(t, context.Background(), es), 60*time.Second))
 
 	require.Equal(t, feed.events, tp.events, "every event once, in order, none cut")
 	assert.Len(t, tp.errs, drops, "one OnError per dropped connection")
