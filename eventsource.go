@@ -508,15 +508,20 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 	// Callbacks stop when Run's context ends, not when the connection's
 	// does: an idle timeout during a callback lets the event finish.
 	done := ctx.Done()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	// The idle timer needs a context of the connection's own to cancel;
+	// without one, an idle stream holds a context less.
+	var cancel context.CancelCauseFunc
+	if es.cfg.idleTimeout > 0 {
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+	}
 	req, err := es.newRequest(ctx)
 	if err != nil {
 		return false, es.requestError(err)
 	}
 	var idle timer
-	if d := es.cfg.idleTimeout; d > 0 {
-		idle = es.cfg.afterFunc(d, func() { cancel(ErrIdleTimeout) })
+	if cancel != nil {
+		idle = es.cfg.afterFunc(es.cfg.idleTimeout, func() { cancel(ErrIdleTimeout) })
 		defer idle.Stop()
 	}
 	es.stats.connections.Add(1)
