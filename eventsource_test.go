@@ -978,6 +978,7 @@ func TestNewValidation(t *testing.T) {
 		{"WithHTTPClient(nil)", good, eventsource.WithHTTPClient(nil)},
 		{"client with a Timeout", good, eventsource.WithHTTPClient(&http.Client{Timeout: time.Second})},
 		{"WithLastEventID with LF", good, eventsource.WithLastEventID("1\n2")},
+		{"Last-Event-ID by WithHeader", good, eventsource.WithHeader("last-event-id", "7")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -90,16 +90,21 @@ func WithHTTPClient(c *http.Client) Option {
 }
 
 // WithHeader sets a header on every request, the first and each
-// reconnection. It replaces what an earlier WithHeader set for the same key;
-// it may replace the default Accept and Cache-Control too. Headers other than
-// Accept, Cache-Control and Last-Event-ID are not sent to another origin
-// after a redirect. To send a value that changes, such as a token that
-// expires, use [WithRequestHook].
+// reconnection. It replaces what an earlier WithHeader set for the same key.
+// It may replace the default Accept and Cache-Control too (some APIs want
+// "Accept: application/json, text/event-stream"), but not Last-Event-ID:
+// use [WithLastEventID]. Headers other than Accept, Cache-Control and
+// Last-Event-ID are not sent to another origin after a redirect. To send a
+// value that changes, such as a token that expires, use [WithRequestHook].
+// The key must be a valid header name, and the value hold no control
+// character but tab.
 func WithHeader(key, value string) Option {
 	return func(c *config) {
 		switch {
 		case !validToken(key):
 			c.errs = append(c.errs, fmt.Errorf("WithHeader: invalid header name %q", key))
+		case http.CanonicalHeaderKey(key) == "Last-Event-Id":
+			c.errs = append(c.errs, errors.New("WithHeader: the client sets Last-Event-ID itself; start from a stored ID with WithLastEventID"))
 		case !validHeaderValue(value):
 			c.errs = append(c.errs, fmt.Errorf("WithHeader: the value of %s holds a control character", key))
 		default:
