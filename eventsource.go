@@ -94,12 +94,13 @@ type Event struct {
 type ReadyState int
 
 const (
-	// Connecting: before the first connection opens, and while the client
-	// waits to reconnect or reconnects.
+	// Connecting is the state before the first connection opens, and while
+	// the client waits to reconnect or reconnects.
 	Connecting ReadyState = 0
-	// Open: a connection is open and delivers events.
+	// Open means a connection is open and delivers events.
 	Open ReadyState = 1
-	// Closed: Close was called, Run returned, or the stream ended for good.
+	// Closed means Close was called, Run returned, or the stream ended for
+	// good.
 	Closed ReadyState = 2
 )
 
