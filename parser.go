@@ -245,7 +245,7 @@ func (d *Decoder) cutLine() ([]byte, bool) {
 	}
 	// CRs are looked for once per read, not once per line: most streams
 	// have none.
-	if d.crAt < d.start {
+	if d.crAt < d.start && d.crFrom < d.end {
 		d.crAt = -1
 		d.crFrom = max(d.crFrom, d.start)
 		if i := bytes.IndexByte(d.buf[d.crFrom:d.end], '\r'); i >= 0 {
