@@ -284,15 +284,11 @@ func (d *Decoder) fill() {
 	if d.buf == nil {
 		d.buf = make([]byte, min(minBufferSize, d.bufferLimit()))
 	}
-	if d.start == d.end {
-		d.start, d.end = 0, 0
-		d.rebase()
-	}
-	if pending := d.end - d.start; len(d.buf) > keepBufferSize && pending <= maxBufferSize/2 {
-		buf := make([]byte, maxBufferSize)
-		copy(buf, d.buf[d.start:d.end])
-		d.buf, d.start, d.end = buf, 0, pending
-		d.rebase()
+	switch {
+	case len(d.buf) > keepBufferSize && d.end-d.start <= maxBufferSize/2:
+		d.moveTo(maxBufferSize)
+	case d.start == d.end:
+		d.moveTo(len(d.buf))
 	}
 	if d.end == len(d.buf) || (d.fullReads >= 2 && len(d.buf) < maxBufferSize) {
 		d.grow()
@@ -325,12 +321,19 @@ func (d *Decoder) fill() {
 // when reads keep filling it (a busy stream reads more per call). The buffer
 // never passes bufferLimit.
 func (d *Decoder) grow() {
-	pending := d.end - d.start
 	size := len(d.buf)
-	if pending > size/2 || (d.fullReads >= 2 && size < maxBufferSize) {
+	if d.end-d.start > size/2 || (d.fullReads >= 2 && size < maxBufferSize) {
 		size = min(2*size, d.bufferLimit())
 		d.fullReads = 0
 	}
+	d.moveTo(size)
+}
+
+// moveTo moves the unparsed bytes to the front of a buffer of size bytes:
+// the same one when its size stays, a new one when it changes. Where the
+// next CR is must then be looked for again.
+func (d *Decoder) moveTo(size int) {
+	pending := d.end - d.start
 	if size == len(d.buf) {
 		copy(d.buf, d.buf[d.start:d.end])
 	} else {
@@ -339,11 +342,6 @@ func (d *Decoder) grow() {
 		d.buf = buf
 	}
 	d.start, d.end = 0, pending
-	d.rebase()
-}
-
-// rebase forgets where the next CR is, after the bytes moved in buf.
-func (d *Decoder) rebase() {
 	d.crAt, d.crFrom = -1, 0
 }
 
