@@ -471,11 +471,6 @@ func (es *EventSource) loop(ctx context.Context) error {
 			retry = false
 			err = &giveUpError{reconnections: n, err: err}
 		}
-		if retry {
-			es.setState(Connecting)
-		} else {
-			es.setState(Closed)
-		}
 		var delay time.Duration
 		if retry {
 			var floor time.Duration
@@ -484,6 +479,9 @@ func (es *EventSource) loop(ctx context.Context) error {
 				floor = status.RetryAfter
 			}
 			delay = b.next(n, floor)
+			es.setState(Connecting)
+		} else {
+			es.setState(Closed)
 		}
 		es.stats.setError(err, delay)
 		if fn := es.handlers.Load().onError; fn != nil {
