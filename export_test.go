@@ -22,6 +22,11 @@ func NewConnectionDecoder(r io.Reader, max int, lastID string) *Decoder {
 	return newStreamDecoder(r, max, lastID)
 }
 
+// SetLongData makes d read data lines of n bytes or more, which the read
+// buffer does not hold whole, straight into a data buffer, as it does for
+// long lines, so that short inputs test that path too.
+func SetLongData(d *Decoder, n int) { d.longData = n }
+
 // RetryAfter exposes retryAfter.
 func RetryAfter(h http.Header, now time.Time) time.Duration { return retryAfter(h, now) }
 

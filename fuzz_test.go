@@ -40,6 +40,13 @@ func FuzzDecoder(f *testing.F) {
 		assert.Equal(t, got.lastID, oneByte.lastID, "one-byte reads")
 		assert.Equal(t, got.retry, oneByte.retry, "one-byte reads")
 		assert.Equal(t, got.retrySeen, oneByte.retrySeen, "one-byte reads")
+		// Half reads leave the read buffer holding part of a line, which
+		// a low threshold makes the Decoder read straight into its data
+		// buffer.
+		long := decodeAllLong(t, iotest.HalfReader(bytes.NewReader(in)), max, true, 6)
+		assert.Equal(t, got.trace, long.trace, "data lines read straight")
+		assert.Equal(t, fmt.Sprint(got.err), fmt.Sprint(long.err), "data lines read straight")
+		assert.Equal(t, got.lastID, long.lastID, "data lines read straight")
 
 		for _, v := range got.trace {
 			switch v := v.(type) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const (
@@ -31,6 +32,9 @@ const (
 	// maxSlabbed is the largest event (data and new ID) that shares a
 	// slab; a larger one has an allocation of its own.
 	maxSlabbed = 1 << 10
+	// longData is the length from which a data line that the read buffer
+	// does not hold whole is read straight into a data buffer.
+	longData = 16 << 10
 	// maxTypes is how many recent event types a Decoder keeps.
 	maxTypes = 8
 )
@@ -74,6 +78,9 @@ type Decoder struct {
 	id       []byte          // last event ID buffer, valid UTF-8
 	lastID   string          // the last event ID, set at dispatch
 	types    []string        // recent event types, reused when they come again
+	owned    bool            // data was made for this event by readLongData
+	longHint int             // the size of the last long event's data buffer
+	longData int             // see the constant longData; tests lower it
 	slab     strings.Builder // memory for the strings of small events; see newString
 	retry    time.Duration
 	hasRetry bool
@@ -84,14 +91,14 @@ type Decoder struct {
 // NewDecoder returns a Decoder that reads from r. It does not read until the
 // first call of [Decoder.Next].
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: r, max: defaultMaxEventSize, crAt: -1}
+	return &Decoder{r: r, max: defaultMaxEventSize, crAt: -1, longData: longData}
 }
 
 // newStreamDecoder returns a Decoder for one connection of an
 // [EventSource]: its last event ID buffer starts at lastID, as in Chromium,
 // so an event without "id:" after a reconnection keeps the stored ID.
 func newStreamDecoder(r io.Reader, max int, lastID string) *Decoder {
-	d := &Decoder{r: r, max: max, lastID: lastID, crAt: -1}
+	d := &Decoder{r: r, max: max, lastID: lastID, crAt: -1, longData: longData}
 	d.id = append(d.id, lastID...)
 	return d
 }
@@ -261,7 +268,97 @@ func (d *Decoder) readLine() ([]byte, error) {
 		if d.rerr != nil {
 			return nil, d.rerr
 		}
+		if d.bomDone && d.end-d.start > len("data:") && string(d.buf[d.start:d.start+5]) == "data:" &&
+			(d.end-d.start >= d.longData || d.longHint >= d.longData) {
+			if err := d.readLongData(); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		d.fill()
+	}
+}
+
+// readLongData reads the rest of a long data line straight into a data
+// buffer of its own, which then becomes the event's Data without a copy:
+// the line's bytes are neither moved about in the read buffer nor copied
+// into a string. The bytes that follow the line are put back into the read
+// buffer.
+func (d *Decoder) readLongData() error {
+	line := d.buf[d.start:d.end]
+	value := trimSpace(line[len("data:"):])
+	d.detachView()
+	size := d.longHint
+	if n := len(d.data) + len(value); size <= n {
+		size = max(2*n, minBufferSize)
+	}
+	data := make([]byte, len(d.data), min(size, d.max+2))
+	copy(data, d.data)
+	d.data, d.owned = append(data, value...), true
+	lineLen := len(line)
+	d.start, d.end, d.searched = 0, 0, 0
+	d.crAt, d.crFrom = -1, 0
+	for {
+		if len(d.data) > d.max {
+			return d.tooLarge("an event's data")
+		}
+		if len(d.data) == cap(d.data) {
+			grown := make([]byte, len(d.data), min(2*cap(d.data), d.max+2))
+			copy(grown, d.data)
+			d.data = grown
+		}
+		space := d.data[len(d.data):cap(d.data)]
+		n, err := d.r.Read(space)
+		if n < 0 || n > len(space) {
+			n, err = 0, fmt.Errorf("eventsource: reader returned invalid count %d", n)
+		}
+		read := space[:n]
+		end := bytes.IndexByte(read, '\n')
+		if i := bytes.IndexByte(read, '\r'); i >= 0 && (end < 0 || i < end) {
+			end = i
+		}
+		if end < 0 {
+			end = n
+		}
+		if lineLen += end; lineLen > d.max {
+			return d.tooLarge("a line")
+		}
+		d.data = d.data[:len(d.data)+end]
+		switch {
+		case err != nil:
+			d.rerr = err
+		case n == 0:
+			if d.emptyReads++; d.emptyReads >= 100 {
+				d.rerr = io.ErrNoProgress
+			}
+		default:
+			d.emptyReads = 0
+		}
+		if end < n {
+			// The line is done: what follows its line end goes back into
+			// the read buffer.
+			rest := read[end+1:]
+			if read[end] == '\r' {
+				switch {
+				case len(rest) == 0:
+					d.skipLF = true
+				case rest[0] == '\n':
+					rest = rest[1:]
+				}
+			}
+			if len(d.buf) < len(rest) {
+				d.buf = make([]byte, min(max(2*len(rest), minBufferSize), d.bufferLimit()))
+			}
+			d.end = copy(d.buf, rest)
+			if len(d.data) > d.max {
+				return d.tooLarge("an event's data")
+			}
+			d.data = append(d.data, '\n')
+			return nil
+		}
+		if d.rerr != nil {
+			return nil
+		}
 	}
 }
 
@@ -369,6 +466,11 @@ func (d *Decoder) fill() {
 		d.grow()
 	}
 	space := d.buf[d.end:]
+	if d.longHint >= d.longData {
+		// The last event was long, and so likely is the next: read
+		// little, and then the data line straight into its buffer.
+		space = space[:min(len(space), minBufferSize)]
+	}
 	n, err := d.r.Read(space)
 	if n < 0 || n > len(space) {
 		n, err = 0, fmt.Errorf("eventsource: reader returned invalid count %d", n)
@@ -516,12 +618,27 @@ func (d *Decoder) dispatch(ev *Event) bool {
 		d.typ, d.sameType = d.typ[:0], false
 		return false
 	}
+	owned := d.owned
+	// The next event likely has the size of this one.
+	d.owned, d.longHint = false, 0
+	if owned {
+		d.longHint = len(d.data)
+	}
 	switch {
 	case !validUTF8(raw):
 		if idChanged {
 			d.lastID = string(d.id)
 		}
 		ev.Data = repairedString(raw)
+	case owned && cap(d.data)-len(raw) <= len(raw)/4:
+		// The data buffer was made for this event, and is not much
+		// larger than it: it becomes the event's Data, and is never
+		// written again.
+		if idChanged {
+			d.lastID = string(d.id)
+		}
+		ev.Data = unsafe.String(unsafe.SliceData(raw), len(raw))
+		d.data = nil
 	case idChanged && len(raw)+len(d.id) <= maxSlabbed:
 		s := d.newString(raw, d.id)
 		ev.Data, d.lastID = s[:len(raw)], s[len(raw):]

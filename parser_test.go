@@ -642,7 +642,18 @@ type decodeResult struct {
 // the same error.
 func decodeAll(t *testing.T, r io.Reader, max int, comments bool) decodeResult {
 	t.Helper()
+	return decodeAllLong(t, r, max, comments, 0)
+}
+
+// decodeAllLong is decodeAll with a Decoder that reads data lines of long
+// bytes or more straight into a data buffer when the read buffer does not
+// hold them whole (see SetLongData); 0 leaves the default.
+func decodeAllLong(t *testing.T, r io.Reader, max int, comments bool, long int) decodeResult {
+	t.Helper()
 	d := eventsource.NewDecoder(r)
+	if long > 0 {
+		eventsource.SetLongData(d, long)
+	}
 	if max > 0 {
 		d.SetMaxEventSize(max)
 	}
@@ -687,6 +698,14 @@ func checkDecoder(t *testing.T, in []byte, max int, want decodeResult) {
 	for _, v := range want.trace {
 		if _, ok := v.(decComment); !ok {
 			events = append(events, v)
+		}
+	}
+	for _, rd := range decoderReaders()[1:3] {
+		for _, long := range []int{6, 16} {
+			how := fmt.Sprintf("%s, data lines of %d bytes or more read straight", rd.name, long)
+			if !assertDecoded(t, want, decodeAllLong(t, rd.new(in), max, true, long), how) {
+				return
+			}
 		}
 	}
 	noComments := want
