@@ -514,27 +514,15 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 		ctx, cancel = context.WithCancelCause(ctx)
 		defer cancel(nil)
 	}
-	req, err := es.newRequest(ctx)
-	if err != nil {
-		return false, es.requestError(err)
-	}
-	var idle timer
-	if cancel != nil {
-		idle = es.cfg.afterFunc(es.cfg.idleTimeout, func() { cancel(ErrIdleTimeout) })
+	resp, idle, err := es.open(ctx, cancel)
+	if idle != nil {
 		defer idle.Stop()
 	}
-	es.stats.connections.Add(1)
-	es.log(ctx, slog.LevelDebug, "connecting", "method", es.cfg.method, "url", es.logURL, "last_event_id_set", req.Header.Get("Last-Event-ID") != "")
-	resp, err := es.client.Do(req)
 	if err != nil {
-		return false, es.requestError(connError(ctx, err))
+		return false, err
 	}
 	defer resp.Body.Close()
-	if err := es.checkResponse(resp); err != nil {
-		return false, es.requestError(err)
-	}
 
-	es.log(ctx, slog.LevelInfo, "connected", "url", es.logURL, "proto", resp.Proto)
 	opened := es.cfg.now()
 	es.setState(Open)
 	if idle != nil {
@@ -578,6 +566,33 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 			return ok, ctx.Err()
 		}
 	}
+}
+
+// open sends the request of one attempt, and returns its response once it
+// is a stream, with the idle timer started if cancel is set. It is apart
+// from connect so that its stack frame is gone while the stream is read:
+// an idle stream's goroutine holds as little stack as it can.
+func (es *EventSource) open(ctx context.Context, cancel context.CancelCauseFunc) (*http.Response, timer, error) {
+	req, err := es.newRequest(ctx)
+	if err != nil {
+		return nil, nil, es.requestError(err)
+	}
+	var idle timer
+	if cancel != nil {
+		idle = es.cfg.afterFunc(es.cfg.idleTimeout, func() { cancel(ErrIdleTimeout) })
+	}
+	es.stats.connections.Add(1)
+	es.log(ctx, slog.LevelDebug, "connecting", "method", es.cfg.method, "url", es.logURL, "last_event_id_set", req.Header.Get("Last-Event-ID") != "")
+	resp, err := es.client.Do(req)
+	if err != nil {
+		return nil, idle, es.requestError(connError(ctx, err))
+	}
+	if err := es.checkResponse(resp); err != nil {
+		resp.Body.Close()
+		return nil, idle, es.requestError(err)
+	}
+	es.log(ctx, slog.LevelInfo, "connected", "url", es.logURL, "proto", resp.Proto)
+	return resp, idle, nil
 }
 
 // newRequest builds the request of one attempt, and runs the request hook.

@@ -18,7 +18,7 @@ const (
 	// defaultMaxEventSize bounds one line, and one event's data.
 	defaultMaxEventSize = 16 << 20
 	// minBufferSize is the read buffer an idle stream holds.
-	minBufferSize = 1 << 10
+	minBufferSize = 512
 	// maxBufferSize is how far a busy stream's read buffer grows to read
 	// more per call; only a longer line grows it further.
 	maxBufferSize = 64 << 10
