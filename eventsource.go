@@ -544,8 +544,7 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 		}
 	}
 	for {
-		var ev Event // not kept across events: it holds the last one's data
-		err := dec.next(&ev)
+		ev, err := dec.Next()
 		if d, seen := dec.Retry(); seen {
 			b.base = d
 		}

@@ -145,16 +145,19 @@ func (d *Decoder) Retry() (time.Duration, bool) { return d.retry, d.hasRetry }
 // as it is for any other failure. Errors are sticky: after Next returns an
 // error, every later call returns the same error.
 func (d *Decoder) Next() (Event, error) {
-	var ev Event
-	err := d.next(&ev)
-	return ev, err
+	// An Event is too large for the compiler to keep in registers: each
+	// one built in memory and then copied costs a stall (the copy's loads
+	// are wider than the stores before it). The strings come back in
+	// registers instead, and Next is small enough to be inlined.
+	typ, data, id := d.next()
+	return Event{Type: typ, Data: data, ID: id}, d.err
 }
 
-// next is Next, filling ev in place, for [EventSource], which reuses one
-// Event for a whole connection.
-func (d *Decoder) next(ev *Event) error {
+// next is Next, returning the Event's strings apart, and its error in
+// d.err.
+func (d *Decoder) next() (typ, data, id string) {
 	if d.err != nil {
-		return d.err
+		return "", "", ""
 	}
 	for {
 		line, ok := d.nextLine()
@@ -162,13 +165,13 @@ func (d *Decoder) next(ev *Event) error {
 			var err error
 			if line, err = d.readLine(); err != nil {
 				d.err = err
-				return err
+				return "", "", ""
 			}
 		}
 		switch {
 		case len(line) == 0:
-			if d.dispatch(ev) {
-				return nil
+			if typ, data, id, ok := d.dispatch(); ok {
+				return typ, data, id
 			}
 		case len(line) >= 5 && string(line[:5]) == "data:" && !d.hasView && len(d.data) == 0:
 			// The first data line of an event, the most common line
@@ -178,7 +181,7 @@ func (d *Decoder) next(ev *Event) error {
 		default:
 			if err := d.processLine(line); err != nil {
 				d.err = err
-				return err
+				return "", "", ""
 			}
 		}
 	}
@@ -601,9 +604,9 @@ func (d *Decoder) detachView() {
 	}
 }
 
-// dispatch ends the event at a blank line, into ev. It reports whether an
-// event fired: a block without data only sets the last event ID.
-func (d *Decoder) dispatch(ev *Event) bool {
+// dispatch ends the event at a blank line. It reports whether an event
+// fired: a block without data only sets the last event ID.
+func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
 	idChanged := string(d.id) != d.lastID
 	var raw []byte
 	switch {
@@ -616,7 +619,7 @@ func (d *Decoder) dispatch(ev *Event) bool {
 			d.lastID = string(d.id)
 		}
 		d.typ, d.sameType = d.typ[:0], false
-		return false
+		return "", "", "", false
 	}
 	owned := d.owned
 	// The next event likely has the size of this one.
@@ -629,7 +632,7 @@ func (d *Decoder) dispatch(ev *Event) bool {
 		if idChanged {
 			d.lastID = string(d.id)
 		}
-		ev.Data = repairedString(raw)
+		data = repairedString(raw)
 	case owned && cap(d.data)-len(raw) <= len(raw)/4:
 		// The data buffer was made for this event, and is not much
 		// larger than it: it becomes the event's Data, and is never
@@ -637,26 +640,25 @@ func (d *Decoder) dispatch(ev *Event) bool {
 		if idChanged {
 			d.lastID = string(d.id)
 		}
-		ev.Data = unsafe.String(unsafe.SliceData(raw), len(raw))
+		data = unsafe.String(unsafe.SliceData(raw), len(raw))
 		d.data = nil
 	case idChanged && len(raw)+len(d.id) <= maxSlabbed:
 		s := d.newString(raw, d.id)
-		ev.Data, d.lastID = s[:len(raw)], s[len(raw):]
+		data, d.lastID = s[:len(raw)], s[len(raw):]
 	default:
 		if idChanged {
 			d.lastID = string(d.id)
 		}
-		ev.Data = d.newString(raw, nil)
+		data = d.newString(raw, nil)
 	}
-	ev.Type = d.eventType()
-	ev.ID = d.lastID
+	typ, id = d.eventType(), d.lastID
 	d.data = d.data[:0]
 	if cap(d.data) > keepBufferSize {
 		d.data = nil
 	}
 	d.view, d.hasView = nil, false
 	d.typ, d.sameType = d.typ[:0], false
-	return true
+	return typ, data, id, true
 }
 
 // newString returns a string of a followed by b. Small ones are carved out
