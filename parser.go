@@ -817,12 +817,15 @@ func validUTF8(b []byte) bool {
 		return utf8.Valid(b)
 	}
 	var or uint64
-	rest := b
-	for ; len(rest) >= 8; rest = rest[8:] {
-		or |= binary.LittleEndian.Uint64(rest)
-	}
-	for _, c := range rest {
-		or |= uint64(c)
+	if len(b) >= 8 {
+		for rest := b; len(rest) >= 8; rest = rest[8:] {
+			or |= binary.LittleEndian.Uint64(rest)
+		}
+		or |= binary.LittleEndian.Uint64(b[len(b)-8:]) // the last 0 to 7 bytes, and some again
+	} else {
+		for _, c := range b {
+			or |= uint64(c)
+		}
 	}
 	return or&0x8080808080808080 == 0 || utf8.Valid(b)
 }
