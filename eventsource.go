@@ -193,6 +193,14 @@ func New(rawURL string, opts ...Option) (*EventSource, error) {
 	if len(cfg.errs) > 0 {
 		return nil, fmt.Errorf("eventsource: %w", cfg.errs[0])
 	}
+	// Every request carries these headers; newRequest adds Last-Event-ID.
+	if cfg.header.Get("Accept") == "" {
+		cfg.header.Set("Accept", "text/event-stream")
+	}
+	if cfg.header.Get("Cache-Control") == "" {
+		cfg.header.Set("Cache-Control", "no-cache")
+	}
+	cfg.header.Del("Last-Event-ID")
 	es := &EventSource{
 		url:         u.String(),
 		logURL:      redactURL(u),
@@ -604,18 +612,21 @@ func (es *EventSource) newRequest(ctx context.Context) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.Header = es.cfg.header.Clone()
-	if req.Header.Get("Accept") == "" {
-		req.Header.Set("Accept", "text/event-stream")
-	}
-	if req.Header.Get("Cache-Control") == "" {
-		req.Header.Set("Cache-Control", "no-cache")
-	}
-	req.Header.Del("Last-Event-ID")
 	// An ID with a control character cannot go in a header: sending it
 	// would fail every attempt, so the request goes without, as a first
 	// connection does.
-	if id := es.LastEventID(); id != "" && validHeaderValue(id) {
+	id := es.LastEventID()
+	sendID := id != "" && validHeaderValue(id)
+	if sendID || es.cfg.requestHook != nil {
+		req.Header = es.cfg.header.Clone()
+	} else {
+		// Nothing writes the headers of this request, not even net/http
+		// (a RoundTripper must not, and a redirect gets a copy): it
+		// shares those of the EventSource, which an idle stream then
+		// does not hold twice.
+		req.Header = es.cfg.header
+	}
+	if sendID {
 		req.Header.Set("Last-Event-ID", id)
 	}
 	if hook := es.cfg.requestHook; hook != nil {
