@@ -62,6 +62,7 @@ type Decoder struct {
 	searched   int   // buf[start:start+searched] holds no line end
 	crAt       int   // the index in buf of the next CR, if ≥ start
 	crFrom     int   // buf[start:crFrom] holds no CR but the one at crAt
+	hasCR      bool  // a CR was found since the buffer last moved: lines are searched for CR and LF at once
 	fullReads  int   // reads in a row that filled the whole buffer
 	emptyReads int   // reads in a row that returned nothing
 	rerr       error // the reader's error, reported once buf is drained
@@ -187,35 +188,48 @@ func (d *Decoder) next() (typ, data, id string) {
 	}
 }
 
-// nextLine is the common case of readLine, kept small enough to be inlined:
-// the buffer holds a whole line that ends with LF, or with CRLF, and no
-// line end before it is a lone CR. It consumes the line and its line end.
-// Otherwise it reports false and consumes nothing.
+// nextLine is the common case of readLine: the buffer holds a whole line.
+// It consumes the line and its line end, or reports false and consumes
+// nothing. Most streams have no CR at all: while the buffered bytes hold
+// none, it looks for LF alone; once they do, for both at once.
 func (d *Decoder) nextLine() ([]byte, bool) {
-	from := d.start + d.searched
-	i := indexByte(d.buf[from:d.end], '\n')
-	if i < 0 {
-		d.searched = d.end - d.start // for readLine, which looks for a CR
-		return nil, false
-	}
 	if d.skipLF || !d.bomDone {
 		return nil, false
 	}
-	if d.crAt < d.start && d.crFrom < d.end {
+	if !d.hasCR && d.crFrom < d.end {
 		d.findCR()
 	}
-	lf, end := from+i, from+i
-	if d.crAt >= d.start && d.crAt < lf {
-		if d.crAt != lf-1 {
-			return nil, false // a lone CR ends a line first
+	if !d.hasCR {
+		from := d.start + d.searched
+		i := indexByte(d.buf[from:d.end], '\n')
+		if i < 0 {
+			d.searched = d.end - d.start
+			return nil, false
 		}
-		end = lf - 1
+		lf := from + i
+		if lf-d.start > d.max {
+			return nil, false
+		}
+		line := d.buf[d.start:lf]
+		d.start, d.searched = lf+1, 0
+		return line, true
 	}
-	if end-d.start > d.max {
+	i := lineEnd(d.buf[d.start:d.end])
+	if i < 0 || i > d.max {
 		return nil, false
 	}
-	line := d.buf[d.start:end]
-	d.start, d.searched = lf+1, 0
+	at := d.start + i
+	next := at + 1
+	if d.buf[at] == '\r' {
+		if next == d.end {
+			return nil, false // readLine waits for what follows the CR
+		}
+		if d.buf[next] == '\n' {
+			next++
+		}
+	}
+	line := d.buf[d.start:at]
+	d.start, d.searched = next, 0
 	return line, true
 }
 
@@ -300,7 +314,7 @@ func (d *Decoder) readLongData() error {
 	d.data, d.owned = append(data, value...), true
 	lineLen := len(line)
 	d.start, d.end, d.searched = 0, 0, 0
-	d.crAt, d.crFrom = -1, 0
+	d.crAt, d.crFrom, d.hasCR = -1, 0, false
 	for {
 		if len(d.data) > d.max {
 			return d.tooLarge("an event's data")
@@ -420,6 +434,7 @@ func (d *Decoder) findCR() {
 	if i := indexByte(d.buf[d.crFrom:d.end], '\r'); i >= 0 {
 		d.crAt = d.crFrom + i
 		d.crFrom = d.crAt + 1
+		d.hasCR = true
 	} else {
 		d.crFrom = d.end
 	}
@@ -450,6 +465,39 @@ func indexByte(b []byte, c byte) int {
 		return -1
 	}
 	return bytes.IndexByte(b, c)
+}
+
+// lineEnd returns the index in b of the first CR or LF, or -1. It looks at
+// the first 16 bytes itself, 8 at a time and for both bytes at once, as
+// indexByte does for one.
+func lineEnd(b []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	if len(b) < 16 {
+		for i, c := range b {
+			if c == '\n' || c == '\r' {
+				return i
+			}
+		}
+		return -1
+	}
+	for k := 0; k < 16; k += 8 {
+		w := binary.LittleEndian.Uint64(b[k:])
+		lf, cr := w^(ones*'\n'), w^(ones*'\r')
+		if m := ((lf-ones)&^lf | (cr-ones)&^cr) & highs; m != 0 {
+			return k + bits.TrailingZeros64(m)/8
+		}
+	}
+	rest := b[16:]
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := bytes.IndexByte(rest, '\r'); i >= 0 {
+		return 16 + i
+	}
+	if len(rest) < len(b)-16 {
+		return 16 + len(rest)
+	}
+	return -1
 }
 
 // fill reads once into the buffer, making room first. A reader error is kept
@@ -522,7 +570,7 @@ func (d *Decoder) moveTo(size int) {
 		d.buf = buf
 	}
 	d.start, d.end = 0, pending
-	d.crAt, d.crFrom = -1, 0
+	d.crAt, d.crFrom, d.hasCR = -1, 0, false
 }
 
 // bufferLimit is the largest read buffer: a line of max bytes and its line

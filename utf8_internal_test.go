@@ -46,3 +46,29 @@ func TestIndexByte(t *testing.T) {
 		}
 	}
 }
+
+// TestLineEnd checks lineEnd against two bytes.IndexByte calls: every
+// length around its two words, with CR and LF at every position.
+func TestLineEnd(t *testing.T) {
+	want := func(b []byte) int {
+		i, j := bytes.IndexByte(b, '\n'), bytes.IndexByte(b, '\r')
+		if i < 0 || (j >= 0 && j < i) {
+			return j
+		}
+		return i
+	}
+	for n := 0; n <= 40; n++ {
+		for at := -1; at < n; at++ {
+			for _, first := range []byte{'\n', '\r'} {
+				b := bytes.Repeat([]byte{'\x0b'}, n) // between LF and CR
+				if at >= 0 {
+					b[at] = first
+					if at+2 < n {
+						b[at+2] = '\n' + '\r' - first
+					}
+				}
+				assert.Equal(t, want(b), lineEnd(b), "%q", b)
+			}
+		}
+	}
+}
