@@ -179,6 +179,11 @@ func (d *Decoder) next() (typ, data, id string) {
 			// there is: keep a view, copied only if the read buffer
 			// changes before the event's blank line.
 			d.view, d.hasView = trimSpace(line[5:]), true
+		case len(line) >= 3 && string(line[:3]) == "id:" && isPlainASCII(trimSpace(line[3:])):
+			d.id = append(d.id[:0], trimSpace(line[3:])...)
+		case len(line) > 6 && string(line[:6]) == "event:" && len(d.types) > 0 && d.types[0] == string(trimSpace(line[6:])):
+			// The type of the event before, most often.
+			d.typ, d.sameType = d.typ[:0], true
 		default:
 			if err := d.processLine(line); err != nil {
 				d.err = err
