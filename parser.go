@@ -863,15 +863,20 @@ func appendValidUTF8(dst, src []byte) []byte {
 const replacement = "\uFFFD"
 
 // validUTF8 is utf8.Valid, quicker on the short ASCII data of most events:
-// it looks at 8 bytes a step, and only calls utf8.Valid for data that is
+// it looks at 16 bytes a step, and only calls utf8.Valid for data that is
 // long (where utf8.Valid is quicker) or not ASCII.
 func validUTF8(b []byte) bool {
-	if len(b) > 128 {
+	if len(b) > 192 {
 		return utf8.Valid(b)
 	}
 	var or uint64
 	if len(b) >= 8 {
-		for rest := b; len(rest) >= 8; rest = rest[8:] {
+		rest := b
+		for len(rest) >= 16 {
+			or |= binary.LittleEndian.Uint64(rest) | binary.LittleEndian.Uint64(rest[8:])
+			rest = rest[16:]
+		}
+		if len(rest) >= 8 {
 			or |= binary.LittleEndian.Uint64(rest)
 		}
 		or |= binary.LittleEndian.Uint64(b[len(b)-8:]) // the last 0 to 7 bytes, and some again

@@ -12,7 +12,7 @@ import (
 // around its word size and threshold, with a non-ASCII byte (valid or not)
 // at every position.
 func TestValidUTF8(t *testing.T) {
-	for n := 0; n <= 140; n++ {
+	for n := 0; n <= 200; n++ {
 		ascii := bytes.Repeat([]byte{'a'}, n)
 		assert.True(t, validUTF8(ascii), "%d ASCII bytes", n)
 		for at := 0; at < n; at++ {
