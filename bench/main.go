@@ -67,7 +67,7 @@ func main() {
 	flag.StringVar(&workloads, "workloads", strings.Join(workloadNames, ","), "comma-separated workloads to run")
 	flag.StringVar(&modes, "modes", strings.Join(modeNames, ","), "comma-separated modes to run")
 	flag.StringVar(&libs, "libs", "ours,go-sse,launchdarkly,donovanhide,r3labs,floor", "comma-separated libraries to run in the parse and e2e modes")
-	flag.IntVar(&c.reps, "reps", 0, "timed repetitions per library and workload (default 5, or 3 with -quick)")
+	flag.IntVar(&c.reps, "reps", 0, "timed repetitions per library and workload (default 7, or 3 with -quick)")
 	flag.IntVar(&c.sizeMiB, "size", 0, "MiB per workload (default 32, or 4 with -quick)")
 	flag.IntVar(&c.latencyEvents, "latency-events", 0, "events per latency run (default 2000, or 500 with -quick)")
 	flag.IntVar(&c.streams, "streams", 1000, "concurrent idle streams in the memory mode")
@@ -78,7 +78,7 @@ func main() {
 	c.workloads = split(workloads)
 	c.modes = split(modes)
 	c.libs = split(libs)
-	setDefault(&c.reps, 5, 3, c.quick)
+	setDefault(&c.reps, 7, 3, c.quick)
 	setDefault(&c.sizeMiB, 32, 4, c.quick)
 	setDefault(&c.latencyEvents, 2000, 500, c.quick)
 	if err := run(os.Stdout, c); err != nil {

@@ -47,6 +47,11 @@ func (r *result) median(f func(sample) float64) float64 {
 	for i, s := range r.samples {
 		v[i] = f(s)
 	}
+	return medianOf(v)
+}
+
+// medianOf returns the median of v, which it sorts, or 0 for none.
+func medianOf(v []float64) float64 {
 	slices.Sort(v)
 	n := len(v)
 	if n == 0 {
@@ -91,7 +96,8 @@ func runReps(results []*result, reps int, run func(*library) (sample, error)) {
 
 // printTable writes one workload's results for one mode as a Markdown table.
 func printTable(out io.Writer, w *workload, mode string, results []*result) {
-	var floorMBps, bestPeer float64
+	var floorRes, bestRes *result
+	var bestPeer float64
 	bestPeerName := ""
 	for _, r := range results {
 		if r.wrong != "" || len(r.samples) == 0 {
@@ -100,10 +106,10 @@ func printTable(out io.Writer, w *workload, mode string, results []*result) {
 		v := r.mbps(len(w.wire))
 		switch r.lib.kind {
 		case floor:
-			floorMBps = v
+			floorRes = r
 		case peer:
 			if v > bestPeer {
-				bestPeer, bestPeerName = v, r.lib.short
+				bestPeer, bestPeerName, bestRes = v, r.lib.short, r
 			}
 		}
 	}
@@ -130,7 +136,7 @@ func printTable(out io.Writer, w *workload, mode string, results []*result) {
 		allocs := r.median(func(s sample) float64 { return float64(s.mallocs) }) / events
 		bytes := r.median(func(s sample) float64 { return float64(s.alloc) }) / events
 		fmt.Fprintf(out, "| %-26s | %8.1f | %9.1f | %12.2f | %10.1f | %7s | %11s |\n",
-			name, v, ns, allocs, bytes, ratio(v, floorMBps), ratio(v, bestPeer))
+			name, v, ns, allocs, bytes, pairedRatio(r, floorRes), pairedRatio(r, bestRes))
 	}
 	if bestPeerName != "" {
 		fmt.Fprintf(out, "\nbest peer: %s\n", bestPeerName)
@@ -145,9 +151,22 @@ var floorName = map[string]string{
 }
 
 // ratio formats a/b as "1.23x", or "-" when there is no b.
-func ratio(a, b float64) string {
-	if b == 0 {
+// pairedRatio returns how much faster r is than other: the median, over the
+// repetitions, of other's time over r's time in the same repetition. Runs of
+// one repetition follow each other closely, so a machine whose speed drifts
+// during the run (a shared VM) moves both times of a pair alike, which the
+// ratio of two medians taken over the whole run would not cancel.
+func pairedRatio(r, other *result) string {
+	if other == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%.2fx", a/b)
+	n := min(len(r.samples), len(other.samples))
+	v := make([]float64, n)
+	for i := range n {
+		v[i] = other.samples[i].elapsed.Seconds() / r.samples[i].elapsed.Seconds()
+	}
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", medianOf(v))
 }
