@@ -330,10 +330,7 @@ func (d *Decoder) readLongData() error {
 			d.data = grown
 		}
 		space := d.data[len(d.data):cap(d.data)]
-		n, err := d.r.Read(space)
-		if n < 0 || n > len(space) {
-			n, err = 0, fmt.Errorf("eventsource: reader returned invalid count %d", n)
-		}
+		n := d.read(space)
 		read := space[:n]
 		end := bytes.IndexByte(read, '\n')
 		if i := bytes.IndexByte(read, '\r'); i >= 0 && (end < 0 || i < end) {
@@ -346,16 +343,6 @@ func (d *Decoder) readLongData() error {
 			return d.tooLarge("a line")
 		}
 		d.data = d.data[:len(d.data)+end]
-		switch {
-		case err != nil:
-			d.rerr = err
-		case n == 0:
-			if d.emptyReads++; d.emptyReads >= 100 {
-				d.rerr = io.ErrNoProgress
-			}
-		default:
-			d.emptyReads = 0
-		}
 		if end < n {
 			// The line is done: what follows its line end goes back into
 			// the read buffer.
@@ -527,11 +514,23 @@ func (d *Decoder) fill() {
 		// little, and then the data line straight into its buffer.
 		space = space[:min(len(space), minBufferSize)]
 	}
-	n, err := d.r.Read(space)
-	if n < 0 || n > len(space) {
+	n := d.read(space)
+	d.end += n
+	if n == len(space) {
+		d.fullReads++
+	} else {
+		d.fullReads = 0
+	}
+}
+
+// read reads once into p and returns the count. A reader error is kept in
+// d.rerr, as is io.ErrNoProgress after 100 reads in a row that returned
+// nothing.
+func (d *Decoder) read(p []byte) int {
+	n, err := d.r.Read(p)
+	if n < 0 || n > len(p) {
 		n, err = 0, fmt.Errorf("eventsource: reader returned invalid count %d", n)
 	}
-	d.end += n
 	switch {
 	case err != nil:
 		d.rerr = err
@@ -542,11 +541,7 @@ func (d *Decoder) fill() {
 	default:
 		d.emptyReads = 0
 	}
-	if n == len(space) {
-		d.fullReads++
-	} else {
-		d.fullReads = 0
-	}
+	return n
 }
 
 // grow makes room at the end of the buffer: it moves the unparsed bytes to
