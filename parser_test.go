@@ -851,15 +851,36 @@ func (r *endlessReader) Read(p []byte) (int, error) {
 // was written again later would differ.
 func TestDecoderLongDataLines(t *testing.T) {
 	t.Parallel()
-	sizes := []int{100 << 10, 20 << 10, 5, 100 << 10, 100<<10 + 7, 17 << 10, 3, 70 << 10, 70 << 10}
+	// Each event's data lines. Long lines of the same size in a row are
+	// read into buffers sized from the one before, which become their
+	// events' Data; the short lines after them are appended to the
+	// Decoder's data buffer, which must then be another.
+	events := [][]string{
+		{"a:100K"}, {"b:100K"}, {"c:100K"}, {"x", "y"}, {"d:64K"}, {"e:64K"}, {"z"},
+		{"f:20K", "tail"}, {"g:20K"}, {"h:20K"}, {"i:17K", "j:70K"}, {"k:70K"}, {"short"},
+	}
+	line := func(spec string) string {
+		c, n, ok := strings.Cut(spec, ":")
+		if !ok {
+			return spec
+		}
+		var k int
+		fmt.Sscanf(n, "%dK", &k)
+		return strings.Repeat(c, k<<10)
+	}
 	eols := []string{"\n", "\r\n", "\r"}
 	var in strings.Builder
 	var want []eventsource.Event
-	for i, n := range sizes {
+	for i, lines := range events {
 		eol := eols[i%len(eols)]
-		data := strings.Repeat(string(rune('a'+i)), n)
-		fmt.Fprintf(&in, "id: %d%sdata: %s%sdata: tail%s%s", i, eol, data, eol, eol, eol)
-		want = append(want, decEv("message", data+"\ntail", fmt.Sprint(i)))
+		fmt.Fprintf(&in, "id: %d%s", i, eol)
+		var data []string
+		for _, spec := range lines {
+			data = append(data, line(spec))
+			fmt.Fprintf(&in, "data: %s%s", line(spec), eol)
+		}
+		in.WriteString(eol)
+		want = append(want, decEv("message", strings.Join(data, "\n"), fmt.Sprint(i)))
 	}
 	for _, rd := range decoderReaders() {
 		got := decodeAll(t, rd.new([]byte(in.String())), 0, false)
