@@ -181,6 +181,8 @@ func (d *Decoder) next() (typ, data, id string) {
 			// changes before the event's blank line.
 			d.view, d.hasView = trimSpace(line[5:]), true
 		case len(line) >= 3 && string(line[:3]) == "id:" && isPlainASCII(trimSpace(line[3:])):
+			// An ID of ASCII without NUL, as most are: nothing to check
+			// or repair.
 			d.id = append(d.id[:0], trimSpace(line[3:])...)
 		case len(line) > 6 && string(line[:6]) == "event:" && len(d.types) > 0 && d.types[0] == string(trimSpace(line[6:])):
 			// The type of the event before, most often.
@@ -291,6 +293,9 @@ func (d *Decoder) readLine() ([]byte, error) {
 		if d.rerr != nil {
 			return nil, d.rerr
 		}
+		// A data line that the buffer does not hold whole, and that is
+		// long, or likely to be after a long event, is read straight into
+		// a buffer of its own.
 		if d.bomDone && d.end-d.start > len("data:") && string(d.buf[d.start:d.start+5]) == "data:" &&
 			(d.end-d.start >= d.longData || d.longHint >= d.longData) {
 			if err := d.readLongData(); err != nil {
