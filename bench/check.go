@@ -17,6 +17,8 @@ type sink struct {
 	events int // events so far; a floor counts blank lines or bytes instead
 	bytes  int // data bytes of the events
 	check  *checker
+	// eventSize is the workload's mean bytes per event, for the bound.
+	eventSize int
 }
 
 // add records one event. typ is what the library reports, after the adapter

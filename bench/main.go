@@ -66,7 +66,7 @@ func main() {
 	flag.BoolVar(&c.quick, "quick", false, "small workloads and few repetitions: finishes in under a minute")
 	flag.StringVar(&workloads, "workloads", strings.Join(workloadNames, ","), "comma-separated workloads to run")
 	flag.StringVar(&modes, "modes", strings.Join(modeNames, ","), "comma-separated modes to run")
-	flag.StringVar(&libs, "libs", "ours,go-sse,launchdarkly,donovanhide,r3labs,floor", "comma-separated libraries to run in the parse and e2e modes")
+	flag.StringVar(&libs, "libs", "ours,go-sse,launchdarkly,donovanhide,r3labs,floor,bound", "comma-separated libraries to run in the parse and e2e modes (bound runs in e2e only)")
 	flag.IntVar(&c.reps, "reps", 0, "timed repetitions per library and workload (default 7, or 3 with -quick)")
 	flag.IntVar(&c.sizeMiB, "size", 0, "MiB per workload (default 32, or 4 with -quick)")
 	flag.IntVar(&c.latencyEvents, "latency-events", 0, "events per latency run (default 2000, or 500 with -quick)")
@@ -222,12 +222,15 @@ func writeHeapProfile(file string) {
 // that passed, and prints the table. run runs one library once, reporting
 // to the sink it is given.
 func benchMode(out io.Writer, w *workload, sum uint64, mode string, libs []*library, reps int, run func(*library, *sink) (sample, error)) {
+	libs = slices.DeleteFunc(slices.Clone(libs), func(lib *library) bool {
+		return mode == "parse" && lib.parse == nil || mode == "e2e" && lib.stream == nil
+	})
 	results := make([]*result, len(libs))
 	for i, lib := range libs {
 		s := newSink(w, lib, mode, true)
 		before := runtime.NumGoroutine()
 		_, err := run(lib, s)
-		why := verdict(s, err, sum, lib.kind == floor)
+		why := verdict(s, err, sum, lib.kind.reference())
 		if left := leftover(before); left > 0 && !lib.lingers {
 			why = strings.TrimPrefix(why+"; ", "; ") + fmt.Sprintf("%d goroutines still running 5 s after it stopped", left)
 		}
@@ -268,15 +271,16 @@ func leftover(before int) int {
 	return max(runtime.NumGoroutine()-before, 0)
 }
 
-// newSink returns a sink for one run of lib in mode. A floor's sink counts
-// what the floor measures: blank lines (parse) or bytes (e2e).
+// newSink returns a sink for one run of lib in mode. A floor's or a bound's
+// sink counts what it measures: blank lines (parse) or bytes (e2e).
 func newSink(w *workload, lib *library, mode string, check bool) *sink {
 	s := &sink{want: w.events}
 	switch {
 	case lib.kind == floor && mode == "parse":
 		s.want = w.blanks
-	case lib.kind == floor:
+	case lib.kind.reference():
 		s.want = len(w.wire)
+		s.eventSize = len(w.wire) / w.events
 	case check:
 		s.check = &checker{w: w}
 	}

@@ -150,7 +150,6 @@ var floorName = map[string]string{
 	"e2e":   "floor: io.Copy(Discard)",
 }
 
-// ratio formats a/b as "1.23x", or "-" when there is no b.
 // pairedRatio returns how much faster r is than other: the median, over the
 // repetitions, of other's time over r's time in the same repetition. Runs of
 // one repetition follow each other closely, so a machine whose speed drifts

@@ -38,7 +38,14 @@ const (
 	ours kind = iota
 	peer
 	floor
+	// bound is a floor for clients that give each event's data memory of
+	// its own: end to end only.
+	bound
 )
+
+// reference reports whether k is a floor or a bound, which count bytes or
+// lines rather than report events.
+func (k kind) reference() bool { return k == floor || k == bound }
 
 // peerMaxEventSize is the event size limit given to every peer that has a
 // setting for it: the 16 MiB our library uses by default, so that the large
@@ -55,6 +62,7 @@ func libraries() []*library {
 		{name: "donovanhide/eventsource", short: "donovanhide", kind: peer, lingers: true, parse: donovanHideParse, stream: donovanHideStream},
 		{name: "r3labs/sse", short: "r3labs", kind: peer, parse: r3labsParse, stream: r3labsStream},
 		{name: "floor", short: "floor", kind: floor, parse: floorParse, stream: floorStream},
+		{name: "bound: a slice per event", short: "bound", kind: bound, stream: boundStream},
 	}
 }
 
