@@ -47,11 +47,7 @@ func floorParse(r io.Reader, s *sink) error {
 // io.Discard. It reports the bytes read as s.events, which the harness
 // compares with the workload's length.
 func floorStream(ctx context.Context, hc *http.Client, url string, s *sink) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
+	resp, err := get(ctx, hc, url)
 	if err != nil {
 		return err
 	}
@@ -71,11 +67,7 @@ var kept []byte
 // bytes into it. It finds no line ends and checks nothing. It reports the
 // bytes read as s.events.
 func boundStream(ctx context.Context, hc *http.Client, url string, s *sink) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
+	resp, err := get(ctx, hc, url)
 	if err != nil {
 		return err
 	}
@@ -103,4 +95,13 @@ func boundStream(ctx context.Context, hc *http.Client, url string, s *sink) erro
 			return err
 		}
 	}
+}
+
+// get makes the GET of a floor or a bound, which read the body themselves.
+func get(ctx context.Context, hc *http.Client, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return hc.Do(req)
 }

@@ -130,11 +130,7 @@ func oursLatency(ctx context.Context, hc *http.Client, url string, n int, got fu
 // 4 KiB buffer; an event is in hand when the Read that returns its blank
 // line returns. It is the floor for oursLatency.
 func rawLatency(ctx context.Context, hc *http.Client, url string, n int, got func(i int)) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
+	resp, err := get(ctx, hc, url)
 	if err != nil {
 		return err
 	}
