@@ -193,14 +193,14 @@ func New(rawURL string, opts ...Option) (*EventSource, error) {
 	if len(cfg.errs) > 0 {
 		return nil, fmt.Errorf("eventsource: %w", cfg.errs[0])
 	}
-	// Every request carries these headers; newRequest adds Last-Event-ID.
+	// Every request carries these headers (WithHeader may replace them);
+	// newRequest adds Last-Event-ID, which WithHeader refuses.
 	if cfg.header.Get("Accept") == "" {
 		cfg.header.Set("Accept", "text/event-stream")
 	}
 	if cfg.header.Get("Cache-Control") == "" {
 		cfg.header.Set("Cache-Control", "no-cache")
 	}
-	cfg.header.Del("Last-Event-ID")
 	es := &EventSource{
 		url:         u.String(),
 		logURL:      redactURL(u),
