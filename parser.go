@@ -60,7 +60,7 @@ type Decoder struct {
 
 	buf        []byte // read buffer; buf[start:end] is not parsed yet
 	start, end int
-	searched   int   // buf[start:start+searched] holds no line end
+	searched   int   // buf[start:start+searched] holds no line end: neither LF nor CR
 	crAt       int   // the index in buf of the next CR, if ≥ start
 	crFrom     int   // buf[start:crFrom] holds no CR but the one at crAt
 	hasCR      bool  // a CR was found since the buffer last moved: lines are searched for CR and LF at once
@@ -222,11 +222,15 @@ func (d *Decoder) nextLine() ([]byte, bool) {
 		d.start, d.searched = lf+1, 0
 		return line, true
 	}
-	i := lineEnd(d.buf[d.start:d.end])
-	if i < 0 || i > d.max {
+	i := lineEnd(d.buf[d.start+d.searched : d.end])
+	if i < 0 {
+		d.searched = d.end - d.start
 		return nil, false
 	}
-	at := d.start + i
+	at := d.start + d.searched + i
+	if at-d.start > d.max {
+		return nil, false
+	}
 	next := at + 1
 	if d.buf[at] == '\r' {
 		if next == d.end {
