@@ -342,10 +342,7 @@ func (d *Decoder) readLongData() error {
 		space := d.data[len(d.data):cap(d.data)]
 		n := d.read(space)
 		read := space[:n]
-		end := bytes.IndexByte(read, '\n')
-		if i := bytes.IndexByte(read, '\r'); i >= 0 && (end < 0 || i < end) {
-			end = i
-		}
+		end := lineEnd(read)
 		if end < 0 {
 			end = n
 		}
@@ -447,18 +444,12 @@ func (d *Decoder) findCR() {
 // 16 bytes itself, 8 at a time, before it calls bytes.IndexByte, whose call
 // and setup cost more than such a line.
 func indexByte(b []byte, c byte) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	pattern := ones * uint64(c)
 	if len(b) >= 16 {
-		// A zero byte of x is a byte of c in b. The lowest bit set in
-		// (x-ones) &^ x & highs marks the first one: a borrow can set
-		// bits above it, never below.
-		x := binary.LittleEndian.Uint64(b) ^ pattern
-		if m := (x - ones) &^ x & highs; m != 0 {
+		if m := zeroBytes(binary.LittleEndian.Uint64(b) ^ pattern); m != 0 {
 			return bits.TrailingZeros64(m) / 8
 		}
-		x = binary.LittleEndian.Uint64(b[8:]) ^ pattern
-		if m := (x - ones) &^ x & highs; m != 0 {
+		if m := zeroBytes(binary.LittleEndian.Uint64(b[8:]) ^ pattern); m != 0 {
 			return 8 + bits.TrailingZeros64(m)/8
 		}
 		if i := bytes.IndexByte(b[16:], c); i >= 0 {
@@ -469,11 +460,21 @@ func indexByte(b []byte, c byte) int {
 	return bytes.IndexByte(b, c)
 }
 
+// ones has 1 in each byte of a word; ones*c has c in each.
+const ones = 0x0101010101010101
+
+// zeroBytes marks the zero bytes of x with their high bit. The lowest bit
+// set marks the first zero byte exactly: a borrow can set bits above it,
+// never below, and none when x has no zero byte. Used on x = word ^ ones*c,
+// it finds the first byte c in a word of 8.
+func zeroBytes(x uint64) uint64 {
+	return (x - ones) &^ x & 0x8080808080808080
+}
+
 // lineEnd returns the index in b of the first CR or LF, or -1. It looks at
 // the first 16 bytes itself, 8 at a time and for both bytes at once, as
 // indexByte does for one.
 func lineEnd(b []byte) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	if len(b) < 16 {
 		for i, c := range b {
 			if c == '\n' || c == '\r' {
@@ -484,8 +485,7 @@ func lineEnd(b []byte) int {
 	}
 	for k := 0; k < 16; k += 8 {
 		w := binary.LittleEndian.Uint64(b[k:])
-		lf, cr := w^(ones*'\n'), w^(ones*'\r')
-		if m := ((lf-ones)&^lf | (cr-ones)&^cr) & highs; m != 0 {
+		if m := zeroBytes(w^(ones*'\n')) | zeroBytes(w^(ones*'\r')); m != 0 {
 			return k + bits.TrailingZeros64(m)/8
 		}
 	}
@@ -617,17 +617,10 @@ func (d *Decoder) processLine(line []byte) error {
 		d.data = append(d.data, value...)
 		d.data = append(d.data, '\n')
 	case "event":
-		// Most streams name few types, and most events repeat the type
-		// of the one before.
-		d.typ = d.typ[:0]
-		if d.sameType = len(value) > 0 && len(d.types) > 0 && d.types[0] == string(value); !d.sameType {
-			d.typ = appendValidUTF8(d.typ, value)
-		}
+		// A repeat of the type before was taken in next.
+		d.typ, d.sameType = appendValidUTF8(d.typ[:0], value), false
 	case "id":
-		switch {
-		case isPlainASCII(value):
-			d.id = append(d.id[:0], value...)
-		case bytes.IndexByte(value, 0) < 0:
+		if bytes.IndexByte(value, 0) < 0 {
 			d.id = appendValidUTF8(d.id[:0], value)
 		}
 	case "retry":
@@ -812,7 +805,7 @@ func parseRetry(v []byte) (time.Duration, bool) {
 // validString converts b to a string, with each maximal invalid subpart of
 // UTF-8 replaced by U+FFFD.
 func validString(b []byte) string {
-	if utf8.Valid(b) {
+	if validUTF8(b) {
 		return string(b)
 	}
 	return repairedString(b)
@@ -850,7 +843,7 @@ func repairedString(b []byte) string {
 // replaced by one U+FFFD, as the WHATWG UTF-8 decoder does. (Neither
 // strings.ToValidUTF8, one per run, nor range, one per byte, does that.)
 func appendValidUTF8(dst, src []byte) []byte {
-	if isASCII(src) || utf8.Valid(src) {
+	if validUTF8(src) {
 		return append(dst, src...)
 	}
 	for len(src) > 0 {
@@ -898,20 +891,6 @@ func validUTF8(b []byte) bool {
 func isPlainASCII(b []byte) bool {
 	for _, c := range b {
 		if c-1 >= utf8.RuneSelf-1 {
-			return false
-		}
-	}
-	return true
-}
-
-// isASCII reports whether a short b, an event type or ID, is ASCII, which
-// is quicker to tell inline than by calling utf8.Valid.
-func isASCII(b []byte) bool {
-	if len(b) > 16 {
-		return false
-	}
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
 			return false
 		}
 	}
