@@ -163,7 +163,13 @@ type typeListeners struct {
 }
 
 // listener is a pointer so that remove finds exactly the one it added.
-type listener struct{ fn func(Event) }
+// removed is set by remove before the snapshot changes, and checked just
+// before each call, so that a dispatch that loaded an older snapshot does
+// not call it after remove returned.
+type listener struct {
+	fn      func(Event)
+	removed atomic.Bool
+}
 
 // New returns an EventSource for url, configured by opts. It checks the URL
 // (http or https, with a host) and the options, and returns an error naming
@@ -193,13 +199,17 @@ func New(rawURL string, opts ...Option) (*EventSource, error) {
 	if len(cfg.errs) > 0 {
 		return nil, fmt.Errorf("eventsource: %w", cfg.errs[0])
 	}
-	// Every request carries these headers (WithHeader may replace them);
-	// newRequest adds Last-Event-ID, which WithHeader refuses.
-	if cfg.header.Get("Accept") == "" {
-		cfg.header.Set("Accept", "text/event-stream")
+	// Every request carries these headers, unless WithHeader replaced or
+	// removed them; newRequest adds Last-Event-ID, which WithHeader refuses.
+	for key, value := range map[string]string{"Accept": "text/event-stream", "Cache-Control": "no-cache"} {
+		if _, set := cfg.header[key]; !set {
+			cfg.header.Set(key, value)
+		}
 	}
-	if cfg.header.Get("Cache-Control") == "" {
-		cfg.header.Set("Cache-Control", "no-cache")
+	for key, values := range cfg.header {
+		if values == nil {
+			delete(cfg.header, key) // removed with WithHeader(key, "")
+		}
 	}
 	es := &EventSource{
 		url:         u.String(),
@@ -255,8 +265,9 @@ func (es *EventSource) OnComment(fn func(comment string)) {
 // AddEventListener adds fn to the functions called for events of
 // eventType, after those added before. Adding the same fn twice calls it
 // twice. The returned function removes this listener; it is idempotent and
-// safe from any goroutine, also from inside a callback, where it takes
-// effect from the next event.
+// safe from any goroutine, also from inside a callback. Once it returns, fn
+// is never called again; a call that Run's goroutine had already begun may
+// still be running when it returns from another goroutine.
 func (es *EventSource) AddEventListener(eventType string, fn func(Event)) (remove func()) {
 	l := &listener{fn: fn}
 	es.update(func(h *handlers) {
@@ -274,6 +285,7 @@ func (es *EventSource) AddEventListener(eventType string, fn func(Event)) (remov
 }
 
 func (es *EventSource) removeListener(eventType string, l *listener) {
+	l.removed.Store(true)
 	es.update(func(h *handlers) {
 		for i, tl := range h.listeners {
 			if tl.eventType != eventType {
@@ -361,6 +373,12 @@ func (es *EventSource) run(ctx context.Context, sink func(Event) bool) error {
 	if es.closed {
 		es.mu.Unlock()
 		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		// No request leaves, so none is counted or prepared.
+		es.mu.Unlock()
+		es.readyState.Store(int32(Closed))
+		return err
 	}
 	runCtx, cancel := context.WithCancelCause(ctx)
 	es.cancel = cancel
@@ -462,56 +480,17 @@ func (es *EventSource) log(ctx context.Context, level slog.Level, msg string, ar
 	}
 }
 
-// loop connects and reconnects until the stream ends for good or ctx ends.
-func (es *EventSource) loop(ctx context.Context) error {
-	b := backoff{base: es.cfg.retry, max: es.cfg.maxRetryDelay, jitter: es.cfg.jitter}
-	n := 0 // the number of the next reconnection: failures in a row
-	for {
-		ok, err := es.connect(ctx, &b)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if ok {
-			n = 0
-		}
-		retry := !errors.Is(err, errHook) && es.cfg.retryPolicy(err)
-		if retry && es.cfg.maxRetries >= 0 && n >= es.cfg.maxRetries {
-			retry = false
-			err = &giveUpError{reconnections: n, err: err}
-		}
-		var delay time.Duration
-		if retry {
-			var floor time.Duration
-			var status *StatusError
-			if errors.As(err, &status) {
-				floor = status.RetryAfter
-			}
-			delay = b.next(n, floor)
-			es.setState(Connecting)
-		} else {
-			es.setState(Closed)
-		}
-		es.stats.setError(err, delay)
-		if fn := es.handlers.Load().onError; fn != nil {
-			fn(err)
-		}
-		if !retry {
-			es.log(ctx, slog.LevelWarn, "stream ended for good", "error", err)
-			return err
-		}
-		es.log(ctx, slog.LevelInfo, "reconnecting", "error", err, "delay", delay, "failures_in_a_row", n)
-		if !es.wait(ctx, delay) {
-			return ctx.Err()
-		}
-		n++
-		es.stats.reconnections.Add(1)
-	}
+// An attempt is what one connection attempt tells the retry loop.
+type attempt struct {
+	ok       bool          // it counted as a success: it dispatched an event or stayed open successAfter
+	retry    time.Duration // the reconnection time the stream asked for, when retrySet
+	retrySet bool          // the stream sent a valid "retry:" field
+	err      error         // why it ended
 }
 
 // connect makes one attempt and, when it opens, reads the stream until it
-// ends. It reports whether the connection counted as a success (it
-// dispatched an event or stayed open successAfter), and why it ended.
-func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err error) {
+// ends.
+func (es *EventSource) connect(ctx context.Context) (a attempt) {
 	// Callbacks stop when Run's context ends, not when the connection's
 	// does: an idle timeout during a callback lets the event finish.
 	done := ctx.Done()
@@ -527,7 +506,7 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 		defer idle.Stop()
 	}
 	if err != nil {
-		return false, err
+		return attempt{err: err}
 	}
 	defer resp.Body.Close()
 
@@ -539,7 +518,7 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 	if fn := es.handlers.Load().onOpen; fn != nil {
 		fn()
 		if isDone(done) {
-			return false, ctx.Err()
+			return attempt{err: ctx.Err()}
 		}
 	}
 	body := &bodyReader{r: resp.Body, stats: &es.stats, idle: idle, d: es.cfg.idleTimeout}
@@ -553,24 +532,24 @@ func (es *EventSource) connect(ctx context.Context, b *backoff) (ok bool, err er
 	}
 	for {
 		ev, err := dec.Next()
-		if d, seen := dec.Retry(); seen {
-			b.base = d
-		}
+		a.retry, a.retrySet = dec.Retry()
 		if id := dec.LastEventID(); id != lastID {
 			lastID = id
 			es.setLastEventID(id)
 		}
 		if err != nil {
-			ok = ok || es.cfg.now().Sub(opened) >= successAfter
+			a.ok = a.ok || es.cfg.now().Sub(opened) >= successAfter
 			if err == io.EOF {
 				err = errStreamEnded
 			}
-			return ok, es.requestError(connError(ctx, err))
+			a.err = es.requestError(connError(ctx, err))
+			return a
 		}
-		ok = true
+		a.ok = true
 		body.events++
 		if !es.dispatch(&ev, done) {
-			return ok, ctx.Err()
+			a.err = ctx.Err()
+			return a
 		}
 	}
 }
@@ -594,7 +573,7 @@ func (es *EventSource) open(ctx context.Context, cancel context.CancelCauseFunc)
 	if err != nil {
 		return nil, idle, es.requestError(connError(ctx, err))
 	}
-	if err := es.checkResponse(resp); err != nil {
+	if err := es.checkResponse(ctx, resp); err != nil {
 		resp.Body.Close()
 		return nil, idle, es.requestError(err)
 	}
@@ -612,21 +591,13 @@ func (es *EventSource) newRequest(ctx context.Context) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every request has a header map of its own: net/http adds a cookie
+	// jar's cookies to it, and a shared map would keep them all.
+	req.Header = es.cfg.header.Clone()
 	// An ID with a control character cannot go in a header: sending it
 	// would fail every attempt, so the request goes without, as a first
 	// connection does.
-	id := es.LastEventID()
-	sendID := id != "" && validHeaderValue(id)
-	if sendID || es.cfg.requestHook != nil {
-		req.Header = es.cfg.header.Clone()
-	} else {
-		// Nothing writes the headers of this request, not even net/http
-		// (a RoundTripper must not, and a redirect gets a copy): it
-		// shares those of the EventSource, which an idle stream then
-		// does not hold twice.
-		req.Header = es.cfg.header
-	}
-	if sendID {
+	if id := es.LastEventID(); id != "" && validHeaderValue(id) {
 		req.Header.Set("Last-Event-ID", id)
 	}
 	if hook := es.cfg.requestHook; hook != nil {
@@ -638,7 +609,7 @@ func (es *EventSource) newRequest(ctx context.Context) (*http.Request, error) {
 }
 
 // checkResponse turns a response that is not a stream into its error.
-func (es *EventSource) checkResponse(resp *http.Response) error {
+func (es *EventSource) checkResponse(ctx context.Context, resp *http.Response) error {
 	switch resp.StatusCode {
 	case http.StatusOK:
 		ct := resp.Header.Get("Content-Type")
@@ -653,12 +624,17 @@ func (es *EventSource) checkResponse(resp *http.Response) error {
 	case http.StatusNoContent:
 		return ErrNoContent
 	}
-	return &StatusError{
+	err := &StatusError{
 		StatusCode: resp.StatusCode,
 		Header:     resp.Header,
-		Body:       readSnippet(resp.Body),
 		RetryAfter: retryAfter(resp.Header, es.cfg.now()),
 	}
+	// After a 1xx final response (101 Switching Protocols) the body is the
+	// raw connection, which no context cancels: it is not read.
+	if resp.StatusCode >= 200 {
+		err.Body = es.readSnippet(ctx, resp.Body)
+	}
+	return err
 }
 
 // dispatch runs the callbacks for ev, in the order the package promises,
@@ -686,7 +662,9 @@ func (es *EventSource) dispatch(ev *Event, done <-chan struct{}) bool {
 			if isDone(done) {
 				return false
 			}
-			l.fn(*ev)
+			if !l.removed.Load() {
+				l.fn(*ev)
+			}
 		}
 		break
 	}
@@ -783,11 +761,17 @@ func redactURL(u *url.URL) string {
 	return v.String()
 }
 
-// readSnippet reads the first KiB of a response body, cut at a UTF-8
-// boundary, for an error message.
-func readSnippet(r io.Reader) string {
+// readSnippet reads the first KiB of an error response's body, cut at a
+// UTF-8 boundary, for an error message. The read ends when ctx does (Close,
+// the caller's context, the idle timeout), and after errorBodyTimeout in any
+// case: it closes the body, which unblocks a Read in flight.
+func (es *EventSource) readSnippet(ctx context.Context, body io.ReadCloser) string {
+	ctx, cancel := context.WithTimeout(ctx, es.cfg.errorBodyTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { body.Close() })
+	defer stop()
 	buf := make([]byte, 1024)
-	n, _ := io.ReadFull(r, buf)
+	n, _ := io.ReadFull(body, buf)
 	buf = buf[:n]
 	for i := len(buf) - 1; i >= 0 && i >= len(buf)-utf8.UTFMax; i-- {
 		if utf8.RuneStart(buf[i]) {

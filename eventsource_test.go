@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"reflect"
 	"runtime"
@@ -21,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/go-eventsource/eventsource"
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -710,23 +712,42 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
-// TestIdleTimeoutCountsResponseHeaders: the response headers are bytes, so
-// their arrival restarts the idle timeout (DESIGN.md: "no byte for d, the
-// response headers included").
-func TestIdleTimeoutCountsResponseHeaders(t *testing.T) {
+// TestIdleTimeoutResponseHead: until the response head is complete, the
+// idle timeout bounds the whole wait: head bytes that trickle in do not
+// restart it, and it cuts the attempt. Once the head is complete, the timer
+// restarts.
+func TestIdleTimeoutResponseHead(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		<-r.Context().Done()
+	t.Run("a partial head does not restart it", func(t *testing.T) {
+		t.Parallel()
+		reached := make(chan struct{})
+		url, client, _ := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Con", reached)
+		clock := eventsource.NewFakeClock(false)
+		es, err := eventsource.New(url, eventsource.WithHTTPClient(client), eventsource.WithClock(clock),
+			eventsource.WithIdleTimeout(10*time.Second), eventsource.WithMaxRetries(0))
+		require.NoError(t, err)
+		done := run(t, es)
+		idle := recv(t, clock.Timers())
+		recv(t, reached)
+		require.True(t, idle.Fire())
+		require.ErrorIs(t, recv(t, done), eventsource.ErrIdleTimeout)
+		assert.Zero(t, idle.Resets(), "head bytes do not restart the timer")
 	})
-	clock := eventsource.NewFakeClock(false)
-	es := newES(t, srv, eventsource.WithClock(clock), eventsource.WithIdleTimeout(10*time.Second))
-	opened := make(chan struct{}, 1)
-	es.OnOpen(func() { opened <- struct{}{} })
-	run(t, es)
-	idle := recv(t, clock.Timers())
-	recv(t, opened)
-	assert.Positive(t, idle.Resets(), "the headers arrived: the idle timer restarts")
+	t.Run("a complete head restarts it", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			startStream(w)
+			<-r.Context().Done()
+		})
+		clock := eventsource.NewFakeClock(false)
+		es := newES(t, srv, eventsource.WithClock(clock), eventsource.WithIdleTimeout(10*time.Second))
+		opened := make(chan struct{}, 1)
+		es.OnOpen(func() { opened <- struct{}{} })
+		run(t, es)
+		idle := recv(t, clock.Timers())
+		recv(t, opened)
+		assert.Positive(t, idle.Resets(), "the head is complete: the idle timer restarts")
+	})
 }
 
 // TestIdleTimeoutDuringCallback: an idle timeout that passes while a
@@ -969,6 +990,7 @@ func TestNewValidation(t *testing.T) {
 		{"WithRetry(-1)", good, eventsource.WithRetry(-1)},
 		{"WithMaxEventSize(0)", good, eventsource.WithMaxEventSize(0)},
 		{"WithMaxRetryDelay(0)", good, eventsource.WithMaxRetryDelay(0)},
+		{"WithMaxRetryAfter(0)", good, eventsource.WithMaxRetryAfter(0)},
 		{"WithIdleTimeout(-1)", good, eventsource.WithIdleTimeout(-1)},
 		{"header name with a space", good, eventsource.WithHeader("Bad Name", "v")},
 		{"header name with a colon", good, eventsource.WithHeader("X:Y", "v")},
@@ -1117,4 +1139,96 @@ func TestErrorsHideSecrets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCookieJarRotation: with a cookie jar, each request carries exactly
+// the jar's current cookies, over 100 reconnections in which the server
+// rotates its session cookie: none piles up.
+func TestCookieJarRotation(t *testing.T) {
+	t.Parallel()
+	const reconnections = 100
+	var served atomic.Int32
+	srv := faultServer(t, est.Script{est.Func(func(est.Request) est.Script {
+		n := served.Add(1)
+		return est.Script{est.Status(http.StatusOK, "Set-Cookie", fmt.Sprintf("sess=v%d-%s; Path=/", n, strings.Repeat("c", 120))), est.Data("x")}
+	})})
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	client := srv.Client()
+	client.Jar = jar
+	es := faultES(t, srv, eventsource.WithHTTPClient(client), fastRetry())
+	es.OnEvent(func(eventsource.Event) {
+		if served.Load() > reconnections {
+			es.Close()
+		}
+	})
+	require.NoError(t, recv(t, run(t, es)))
+	reqs := srv.Requests()
+	require.Len(t, reqs, reconnections+1)
+	assert.Empty(t, reqs[0].Header.Values("Cookie"), "the first request has no cookie yet")
+	for i, req := range reqs[1:] {
+		want := fmt.Sprintf("sess=v%d-%s", i+1, strings.Repeat("c", 120))
+		assert.Equal(t, []string{want}, req.Header.Values("Cookie"), "request %d", i+1)
+	}
+}
+
+// TestRemovedListenerNotCalled: once remove returns, on another goroutine,
+// the listener is not called again, not even for an event whose dispatch
+// had already begun: OnEvent, which runs first for each event, tells which
+// event was being dispatched when remove returned.
+func TestRemovedListenerNotCalled(t *testing.T) {
+	t.Parallel()
+	const listeners, events = 32, 20000
+	srv := faultServer(t, est.Script{est.AutoFlush(false), est.Repeat(events, est.Data("x")), est.Flush(), est.Stall()})
+	es := faultES(t, srv)
+	var dispatching atomic.Int64 // the number of the event being dispatched
+	es.OnEvent(func(eventsource.Event) {
+		if dispatching.Add(1) == events {
+			es.Close()
+		}
+	})
+	last := make([]int64, listeners) // the last event each listener got; written on Run's goroutine
+	removes := make([]func(), listeners)
+	for i := range listeners {
+		removes[i] = es.AddEventListener("message", func(eventsource.Event) { last[i] = dispatching.Load() })
+	}
+	removedAt := make([]int64, listeners) // the event under way when remove returned
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range listeners {
+			for dispatching.Load() < int64(i+1)*events/(listeners+1) {
+				runtime.Gosched()
+			}
+			removes[i]()
+			removedAt[i] = dispatching.Load()
+		}
+	})
+	require.NoError(t, recv(t, run(t, es)))
+	wg.Wait()
+	for i := range listeners {
+		assert.LessOrEqual(t, last[i], removedAt[i], "listener %d called after remove returned", i)
+	}
+}
+
+// TestRunWithCancelledContext: Run with a context already cancelled
+// returns ctx.Err() before anything: no request hook, no request, no
+// connection counted, no callback.
+func TestRunWithCancelledContext(t *testing.T) {
+	t.Parallel()
+	srv := faultServer(t)
+	hooks := 0
+	es := faultES(t, srv, eventsource.WithRequestHook(func(*http.Request) error {
+		hooks++
+		return nil
+	}))
+	errs := 0
+	es.OnError(func(error) { errs++ })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, es.Run(ctx), context.Canceled)
+	assert.Zero(t, hooks, "request hook")
+	assert.Zero(t, errs, "OnError")
+	assert.Zero(t, es.Stats().Connections)
+	assert.Empty(t, srv.Requests())
+	assert.Equal(t, eventsource.Closed, es.ReadyState())
 }

@@ -164,3 +164,9 @@ func (t *FakeTimer) Reset(time.Duration) bool {
 	t.resets++
 	return was
 }
+
+// WithErrorBodyTimeout shortens the time allowed to read the body of an
+// error response.
+func WithErrorBodyTimeout(d time.Duration) Option {
+	return func(c *config) { c.errorBodyTimeout = d }
+}

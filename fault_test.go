@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -741,4 +742,134 @@ func listen(es *eventsource.EventSource) *tape {
 		tp.ids = append(tp.ids, es.LastEventID())
 	})
 	return tp
+}
+
+// TestStatus1xx: a 1xx that reaches the client as the final response is a
+// *StatusError, at once and without reading its body: after a 101 the body
+// is the raw connection, which nothing would end.
+func TestStatus1xx(t *testing.T) {
+	t.Parallel()
+	t.Run("101 then silence", func(t *testing.T) {
+		t.Parallel()
+		reached := make(chan struct{})
+		url, client, _ := rawServer(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n", reached)
+		es, err := eventsource.New(url, eventsource.WithHTTPClient(client))
+		require.NoError(t, err)
+		var se *eventsource.StatusError
+		require.ErrorAs(t, recv(t, run(t, es)), &se)
+		assert.Equal(t, http.StatusSwitchingProtocols, se.StatusCode)
+		assert.Equal(t, eventsource.Closed, es.ReadyState())
+	})
+	t.Run("103 as the final response", func(t *testing.T) {
+		t.Parallel()
+		body := &blockingBody{closed: make(chan struct{})}
+		client := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusEarlyHints, Header: http.Header{}, Body: body, Request: req}, nil
+		})}
+		es, err := eventsource.New("http://stream.example/", eventsource.WithHTTPClient(client))
+		require.NoError(t, err)
+		var se *eventsource.StatusError
+		require.ErrorAs(t, recv(t, run(t, es)), &se)
+		assert.Equal(t, http.StatusEarlyHints, se.StatusCode)
+		assert.Zero(t, body.reads.Load(), "the body is not read")
+		recv(t, body.closed)
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// A blockingBody blocks every Read until it is closed.
+type blockingBody struct {
+	reads     atomic.Int32
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func (b *blockingBody) Read([]byte) (int, error) {
+	b.reads.Add(1)
+	<-b.closed
+	return 0, net.ErrClosed
+}
+
+func (b *blockingBody) Close() error {
+	b.closeOnce.Do(func() { close(b.closed) })
+	return nil
+}
+
+// TestErrorBodyReadEnds: the body of an error response that stalls half
+// way is read for StatusError.Body, but Close, the context, the idle
+// timeout and a time limit of its own each end that read at once.
+func TestErrorBodyReadEnds(t *testing.T) {
+	t.Parallel()
+	const head = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1000\r\n\r\n"
+	for _, stop := range []string{"Close", "cancel", "idle timeout", "body time limit"} {
+		t.Run(stop, func(t *testing.T) {
+			t.Parallel()
+			url, client, gone := rawServer(t, head+"partial", make(chan struct{}))
+			reading := make(chan struct{}, 8)
+			client.Transport = readSignal{client.Transport, reading}
+			clock := eventsource.NewFakeClock(false)
+			opts := []eventsource.Option{eventsource.WithHTTPClient(client), eventsource.WithClock(clock), eventsource.WithMaxRetries(0)}
+			switch stop {
+			case "idle timeout":
+				opts = append(opts, eventsource.WithIdleTimeout(time.Minute))
+			case "body time limit":
+				opts = append(opts, eventsource.WithErrorBodyTimeout(time.Millisecond))
+			}
+			es, err := eventsource.New(url, opts...)
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := runCtx(t, ctx, es)
+			recv(t, reading) // the first read returns "partial"
+			recv(t, reading) // the second waits for the rest
+			switch stop {
+			case "Close":
+				require.NoError(t, es.Close())
+			case "cancel":
+				cancel()
+			case "idle timeout":
+				require.True(t, recv(t, clock.Timers()).Fire())
+			}
+			err = recv(t, done)
+			switch stop {
+			case "Close":
+				require.NoError(t, err)
+			case "cancel":
+				require.ErrorIs(t, err, context.Canceled)
+			default:
+				var se *eventsource.StatusError
+				require.ErrorAs(t, err, &se)
+				assert.Equal(t, "partial", se.Body)
+			}
+			recv(t, gone) // the connection was closed
+		})
+	}
+}
+
+// readSignal sends on reading at each Read of a response body, before the
+// Read itself.
+type readSignal struct {
+	rt      http.RoundTripper
+	reading chan<- struct{}
+}
+
+func (t readSignal) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err == nil {
+		resp.Body = signalBody{resp.Body, t.reading}
+	}
+	return resp, err
+}
+
+type signalBody struct {
+	io.ReadCloser
+	reading chan<- struct{}
+}
+
+func (b signalBody) Read(p []byte) (int, error) {
+	b.reading <- struct{}{}
+	return b.ReadCloser.Read(p)
 }

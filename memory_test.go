@@ -169,3 +169,56 @@ func (b *sampledBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// TestHeldBetweenEvents: what a stream holds between events stays within
+// about one maximum event size, whatever the server sent before: types,
+// IDs and comments up to the limit, each of them distinct. The live heap is
+// measured while Run waits for the next byte, against the heap before Run.
+// The last event's ID is part of what a stream must hold: the next
+// reconnection sends it.
+//
+// It does not call t.Parallel: other tests would change the heap it
+// measures.
+func TestHeldBetweenEvents(t *testing.T) {
+	const limit = 1 << 20
+	field := func(c byte) string { return strings.Repeat(string(c), limit-64) }
+	var script est.Script
+	for c := byte('a'); c < 'a'+8; c++ {
+		script = append(script, est.Send(est.Event{Type: field(c), Data: "x"}))
+	}
+	script = append(script,
+		est.Send(est.Event{ID: field('i'), Data: "x"}),
+		est.Comment(field('c')),
+		est.Send(est.Event{Type: field('z'), ID: "7", Data: "x"}),
+		est.Stall())
+	srv := faultServer(t, script)
+	es := faultES(t, srv, eventsource.WithMaxEventSize(limit))
+	idle := make(chan struct{})
+	events := 0
+	es.OnEvent(func(eventsource.Event) {
+		if events++; events == 10 {
+			close(idle)
+		}
+	})
+	var heap heapSampler
+	heap.start()
+	done := run(t, es)
+	recv(t, idle)
+	// Run's goroutine is now back in its read, or on its way there: wait
+	// for the heap to settle rather than for a moment that cannot be seen.
+	var held uint64
+	for range 20 {
+		heap.sample(&heap.whileReading)
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		held = m.HeapAlloc - heap.base
+		if held < limit/2 {
+			break
+		}
+		runtime.Gosched()
+	}
+	t.Logf("held between events: %.2f MiB", float64(held)/(1<<20))
+	assert.Less(t, held, uint64(limit/2), "held between events, after an event with ID 7")
+	require.NoError(t, es.Close())
+	require.NoError(t, recv(t, done))
+}

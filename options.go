@@ -24,6 +24,7 @@ type config struct {
 	lastEventID   string
 	retry         time.Duration
 	maxRetryDelay time.Duration
+	maxRetryAfter time.Duration
 	maxRetries    int
 	idleTimeout   time.Duration
 	maxEventSize  int
@@ -36,6 +37,10 @@ type config struct {
 	now       func() time.Time
 	afterFunc func(time.Duration, func()) timer
 	jitter    func(time.Duration) time.Duration
+
+	// errorBodyTimeout bounds the read of an error response's body, for
+	// StatusError.Body; tests shorten it.
+	errorBodyTimeout time.Duration
 
 	errs []error // what the options found wrong, reported by New
 }
@@ -53,12 +58,15 @@ func defaultConfig() config {
 		method:        http.MethodGet,
 		retry:         3 * time.Second,
 		maxRetryDelay: 30 * time.Second,
+		maxRetryAfter: time.Hour,
 		maxRetries:    -1,
 		maxEventSize:  defaultMaxEventSize,
 		retryPolicy:   DefaultRetryPolicy,
 		now:           time.Now,
 		afterFunc:     func(d time.Duration, f func()) timer { return time.AfterFunc(d, f) },
 		jitter:        uniformJitter,
+
+		errorBodyTimeout: 5 * time.Second,
 	}
 }
 
@@ -96,8 +104,9 @@ func WithHTTPClient(c *http.Client) Option {
 // use [WithLastEventID]. Headers other than Accept, Cache-Control and
 // Last-Event-ID are not sent to another origin after a redirect. To send a
 // value that changes, such as a token that expires, use [WithRequestHook].
-// The key must be a valid header name, and the value hold no control
-// character but tab.
+// An empty value removes the header, as curl's -H 'Name:' does: the
+// requests carry no Accept after WithHeader("Accept", ""). The key must be a
+// valid header name, and the value hold no control character but tab.
 func WithHeader(key, value string) Option {
 	return func(c *config) {
 		switch {
@@ -107,6 +116,9 @@ func WithHeader(key, value string) Option {
 			c.errs = append(c.errs, errors.New("WithHeader: the client sets Last-Event-ID itself; start from a stored ID with WithLastEventID"))
 		case !validHeaderValue(value):
 			c.errs = append(c.errs, fmt.Errorf("WithHeader: the value of %s holds a control character", key))
+		case value == "":
+			// Marked, so that New neither adds a default nor sends it.
+			c.header[http.CanonicalHeaderKey(key)] = nil
 		default:
 			c.header.Set(key, value)
 		}
@@ -162,7 +174,7 @@ func WithRetry(d time.Duration) Option {
 
 // WithMaxRetryDelay caps the exponential backoff. The default is 30s. d must
 // be positive. A Retry-After from the server may ask for longer, and is
-// honoured.
+// honoured up to [WithMaxRetryAfter].
 func WithMaxRetryDelay(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {
@@ -170,6 +182,20 @@ func WithMaxRetryDelay(d time.Duration) Option {
 			return
 		}
 		c.maxRetryDelay = d
+	}
+}
+
+// WithMaxRetryAfter caps the wait that a Retry-After header (on a retried
+// status: 5xx, 408, 429) may impose: a longer one, such as a date in the
+// year 9999, waits d instead. The default is 1h. d must be positive. The
+// header's full value stays in [StatusError.RetryAfter].
+func WithMaxRetryAfter(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.errs = append(c.errs, errors.New("WithMaxRetryAfter: duration must be positive"))
+			return
+		}
+		c.maxRetryAfter = d
 	}
 }
 
@@ -181,11 +207,14 @@ func WithMaxRetries(n int) Option {
 	return func(c *config) { c.maxRetries = n }
 }
 
-// WithIdleTimeout drops a connection, and reconnects, when no byte arrives
-// for d, counting from the request: the response headers, events and
-// comments all count. The error is [ErrIdleTimeout]. Servers send comment
-// lines as heartbeats; set d to a few of their intervals. The default, 0, is
-// no timeout. d must not be negative.
+// WithIdleTimeout drops a connection, and reconnects, when the server goes
+// quiet for d. Until the response head (status line and headers) is
+// complete, d bounds the whole wait from the request: a head that trickles
+// in byte by byte must still be complete within d. After the head, d is the
+// longest gap between two reads of the body; events and comments both count.
+// The error is [ErrIdleTimeout]. Servers send comment lines as heartbeats;
+// set d to a few of their intervals. The default, 0, is no timeout. d must
+// not be negative.
 func WithIdleTimeout(d time.Duration) Option {
 	return func(c *config) {
 		if d < 0 {

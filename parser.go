@@ -35,8 +35,12 @@ const (
 	// longData is the length from which a data line that the read buffer
 	// does not hold whole is read straight into a data buffer.
 	longData = 16 << 10
-	// maxTypes is how many recent event types a Decoder keeps.
-	maxTypes = 8
+	// maxTypes is how many recent event types a Decoder keeps, and
+	// maxKeptField the longest type it keeps, and the largest type or ID
+	// buffer it keeps between events: a server that sends huge types or
+	// IDs must not leave them held.
+	maxTypes     = 8
+	maxKeptField = 256
 )
 
 var bom = []byte("\xef\xbb\xbf")
@@ -77,7 +81,8 @@ type Decoder struct {
 	hasView  bool            // view holds the data: data is empty
 	typ      []byte          // event type buffer, valid UTF-8
 	sameType bool            // the event type is types[0]; typ is empty
-	id       []byte          // last event ID buffer, valid UTF-8
+	id       []byte          // last event ID buffer, valid UTF-8, when idSet
+	idSet    bool            // an "id:" field came since the last dispatch; if not, the buffer's value is lastID
 	lastID   string          // the last event ID, set at dispatch
 	types    []string        // recent event types, reused when they come again
 	owned    bool            // data was made for this event by readLongData
@@ -100,9 +105,7 @@ func NewDecoder(r io.Reader) *Decoder {
 // [EventSource]: its last event ID buffer starts at lastID, as in Chromium,
 // so an event without "id:" after a reconnection keeps the stored ID.
 func newStreamDecoder(r io.Reader, max int, lastID string) *Decoder {
-	d := &Decoder{r: r, max: max, lastID: lastID, crAt: -1, longData: longData}
-	d.id = append(d.id, lastID...)
-	return d
+	return &Decoder{r: r, max: max, lastID: lastID, crAt: -1, longData: longData}
 }
 
 // SetMaxEventSize limits one line, and the data of one event, to n bytes,
@@ -183,7 +186,7 @@ func (d *Decoder) next() (typ, data, id string) {
 		case len(line) >= 3 && string(line[:3]) == "id:" && isPlainASCII(trimSpace(line[3:])):
 			// An ID of ASCII without NUL, as most are: nothing to check
 			// or repair.
-			d.id = append(d.id[:0], trimSpace(line[3:])...)
+			d.id, d.idSet = append(d.id[:0], trimSpace(line[3:])...), true
 		case len(line) > 6 && string(line[:6]) == "event:" && len(d.types) > 0 && d.types[0] == string(trimSpace(line[6:])):
 			// The type of the event before, most often.
 			d.typ, d.sameType = d.typ[:0], true
@@ -621,7 +624,7 @@ func (d *Decoder) processLine(line []byte) error {
 		d.typ, d.sameType = appendValidUTF8(d.typ[:0], value), false
 	case "id":
 		if bytes.IndexByte(value, 0) < 0 {
-			d.id = appendValidUTF8(d.id[:0], value)
+			d.id, d.idSet = appendValidUTF8(d.id[:0], value), true
 		}
 	case "retry":
 		if ms, ok := parseRetry(value); ok {
@@ -658,7 +661,7 @@ func (d *Decoder) detachView() {
 // dispatch ends the event at a blank line. It reports whether an event
 // fired: a block without data only sets the last event ID.
 func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
-	idChanged := string(d.id) != d.lastID
+	idChanged := d.idSet && string(d.id) != d.lastID
 	var raw []byte
 	switch {
 	case d.hasView:
@@ -669,7 +672,7 @@ func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
 		if idChanged {
 			d.lastID = string(d.id)
 		}
-		d.typ, d.sameType = d.typ[:0], false
+		d.endBlock()
 		return "", "", "", false
 	}
 	owned := d.owned
@@ -708,8 +711,21 @@ func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
 		d.data = nil
 	}
 	d.view, d.hasView = nil, false
-	d.typ, d.sameType = d.typ[:0], false
+	d.endBlock()
 	return typ, data, id, true
+}
+
+// endBlock resets the type and ID buffers after a blank line: the ID
+// buffer's value is lastID again. A buffer grown past maxKeptField by a
+// huge field is let go.
+func (d *Decoder) endBlock() {
+	d.typ, d.sameType, d.idSet = d.typ[:0], false, false
+	if cap(d.typ) > maxKeptField {
+		d.typ = nil
+	}
+	if cap(d.id) > maxKeptField {
+		d.id = nil
+	}
 }
 
 // newString returns a string of a followed by b. Small ones are carved out
@@ -761,6 +777,9 @@ func (d *Decoder) eventType() string {
 		}
 	}
 	t := string(d.typ)
+	if len(t) > maxKeptField {
+		return t
+	}
 	if len(d.types) < maxTypes {
 		d.types = append(d.types, "")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +14,14 @@ import (
 // successAfter is how long a connection must stay open to count as a
 // success, resetting the backoff, when it dispatched no event.
 const successAfter = 60 * time.Second
+
+// minAttemptGap is the least time between the starts of two attempts. A
+// server that answers each request with "retry: 0", one event and a close
+// resets the backoff every time; without a floor the client would reconnect
+// thousands of times a second. With it, no server makes one EventSource
+// connect more than four times a second, while a "retry: 0" stream that
+// drops after a quarter of a second or more still reconnects at once.
+const minAttemptGap = 250 * time.Millisecond
 
 // DefaultRetryPolicy reports whether err, which ended an attempt or a
 // connection, is worth a reconnection. It retries network errors, a clean
@@ -42,6 +51,65 @@ func DefaultRetryPolicy(err error) bool {
 		return false
 	}
 	return true
+}
+
+// loop connects and reconnects until the stream ends for good or ctx ends.
+func (es *EventSource) loop(ctx context.Context) error {
+	b := backoff{base: es.cfg.retry, max: es.cfg.maxRetryDelay, jitter: es.cfg.jitter}
+	n := 0 // the number of the next reconnection: failures in a row
+	for {
+		started := es.cfg.now()
+		a := es.connect(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if a.retrySet {
+			b.base = a.retry
+		}
+		if a.ok {
+			n = 0
+		}
+		err := a.err
+		retry := !errors.Is(err, errHook) && es.cfg.retryPolicy(err)
+		if retry && es.cfg.maxRetries >= 0 && n >= es.cfg.maxRetries {
+			retry = false
+			err = &giveUpError{reconnections: n, err: err}
+		}
+		var delay time.Duration
+		if retry {
+			delay = b.next(n, es.retryAfterFloor(err))
+			// However the server behaves, attempts start minAttemptGap
+			// apart at the least.
+			delay = max(delay, minAttemptGap-es.cfg.now().Sub(started))
+			es.setState(Connecting)
+		} else {
+			es.setState(Closed)
+		}
+		es.stats.setError(err, delay)
+		if fn := es.handlers.Load().onError; fn != nil {
+			fn(err)
+		}
+		if !retry {
+			es.log(ctx, slog.LevelWarn, "stream ended for good", "error", err)
+			return err
+		}
+		es.log(ctx, slog.LevelInfo, "reconnecting", "error", err, "delay", delay, "failures_in_a_row", n)
+		if !es.wait(ctx, delay) {
+			return ctx.Err()
+		}
+		n++
+		es.stats.reconnections.Add(1)
+	}
+}
+
+// retryAfterFloor returns the least wait that err's Retry-After asks for,
+// capped by WithMaxRetryAfter.
+func (es *EventSource) retryAfterFloor(err error) time.Duration {
+	var status *StatusError
+	if !errors.As(err, &status) {
+		return 0
+	}
+	return min(status.RetryAfter, es.cfg.maxRetryAfter)
 }
 
 // backoff computes reconnection delays. It is a pure function of its

@@ -267,7 +267,7 @@ func TestRetryField(t *testing.T) {
 			t.Parallel()
 			srv, _ := scripted(t, append(tc.steps, status(http.StatusNoContent))...)
 			clock := eventsource.NewFakeClock(true)
-			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(3*time.Second))
+			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(3*time.Second), lastingAttempts(clock))
 			require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
 			assert.Equal(t, tc.want, clock.Durations())
 		})
@@ -291,6 +291,10 @@ func TestRetryAfterFloor(t *testing.T) {
 			[]eventsource.Option{eventsource.WithRetry(3 * time.Second)}, 3 * time.Second},
 		{"with WithRetry(0)", status(http.StatusTooManyRequests, "Retry-After", "5"),
 			[]eventsource.Option{eventsource.WithRetry(0)}, 5 * time.Second},
+		{"seconds capped at an hour", status(http.StatusServiceUnavailable, "Retry-After", "999999999999"), nil, time.Hour},
+		{"year 9999 capped at an hour", status(http.StatusServiceUnavailable, "Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"), nil, time.Hour},
+		{"WithMaxRetryAfter", status(http.StatusTooManyRequests, "Retry-After", "3600"),
+			[]eventsource.Option{eventsource.WithMaxRetryAfter(10 * time.Minute)}, 10 * time.Minute},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -305,13 +309,57 @@ func TestRetryAfterFloor(t *testing.T) {
 	}
 }
 
+// TestAttemptGap: however the server behaves, attempts start 250 ms apart
+// at the least: a server that answers "retry: 0", one event and a close
+// resets the backoff every time, and still gets at most four connections a
+// second. A "retry: 0" connection that lasted longer reconnects at once.
+func TestAttemptGap(t *testing.T) {
+	t.Parallel()
+	const gap = 250 * time.Millisecond
+	tests := []struct {
+		name    string
+		lasting time.Duration // how long each connection stays open, on the fake clock
+		steps   []http.HandlerFunc
+		want    []time.Duration
+	}{
+		{"retry: 0 and a close, again and again", 0,
+			times(5, streamOnce("retry: 0\ndata: x\n\n")), []time.Duration{gap, gap, gap, gap, gap}},
+		{"a connection open 100 ms waits the rest", 100 * time.Millisecond,
+			times(2, streamOnce("retry: 0\ndata: x\n\n")), []time.Duration{gap - 100*time.Millisecond, gap - 100*time.Millisecond}},
+		{"a connection open a second reconnects at once", time.Second,
+			times(3, streamOnce("retry: 0\ndata: x\n\n")), nil},
+		{"failures with WithRetry(0)", 0,
+			times(3, status(http.StatusServiceUnavailable)), []time.Duration{gap, gap, gap}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := scripted(t, append(tc.steps, status(http.StatusNoContent))...)
+			clock := eventsource.NewFakeClock(true)
+			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(0))
+			es.OnOpen(func() { clock.Advance(tc.lasting) })
+			require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
+			assert.Equal(t, tc.want, clock.Durations())
+		})
+	}
+}
+
+// lastingAttempts makes each attempt last a second on clock, so that the
+// least gap between attempts (TestAttemptGap) does not hide the backoff.
+func lastingAttempts(clock *eventsource.FakeClock) eventsource.Option {
+	return eventsource.WithRequestHook(func(*http.Request) error {
+		clock.Advance(time.Second)
+		return nil
+	})
+}
+
 // TestRetryZero: WithRetry(0) reconnects at once the first time, without a
 // timer, then counts the base as 1 ms: 1ms×2ⁿ (DESIGN.md's edge rules).
 func TestRetryZero(t *testing.T) {
 	t.Parallel()
 	srv, requests := scripted(t, append(times(3, status(http.StatusInternalServerError)), status(http.StatusNoContent))...)
 	clock := eventsource.NewFakeClock(true)
-	es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(0))
+	es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(0), lastingAttempts(clock))
 	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
 	assert.Equal(t, []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}, clock.Durations())
 	assert.Equal(t, int32(4), requests.Load())
