@@ -34,7 +34,8 @@
 //
 // Network errors, a clean end of stream, [ErrIdleTimeout], and the statuses
 // 5xx, 408 and 429 are retried; a Retry-After header is honoured as the
-// least wait. A 204 ([ErrNoContent]), a response that is not
+// least wait, up to an hour ([WithMaxRetryAfter]). A 204 ([ErrNoContent]), a
+// 1xx as the final response, a response that is not
 // text/event-stream ([ErrContentType]), an event larger than the limit
 // ([ErrEventTooLarge]) and any other status ([*StatusError]) end the stream:
 // the server would answer the same way again. [WithRetryPolicy] changes that.
@@ -43,16 +44,22 @@
 // min(base×2ⁿ, 30s) plus a random jitter of up to half of that, where base is
 // the reconnection time: 3s, or [WithRetry], or what the server's "retry:"
 // field says. A connection that delivers an event, or stays open 60 s,
-// resets n. Retries never stop by themselves; [WithMaxRetries] sets a limit.
-// Every failed attempt and every dropped connection reaches
-// [EventSource.OnError].
+// resets n. Whatever the server does, attempts start at least 250 ms apart,
+// so a server that answers "retry: 0", one event and a close, again and
+// again, gets four connections a second; a "retry: 0" stream that drops now
+// and then still reconnects at once. Retries never stop by themselves;
+// [WithMaxRetries] sets a limit. Every failed attempt and every dropped
+// connection reaches [EventSource.OnError].
 //
 // # Limits
 //
 // A line, and the data of one event, may be at most 16 MiB
 // ([WithMaxEventSize], [Decoder.SetMaxEventSize]); a longer one is
 // [ErrEventTooLarge], and the client never holds more than about that much
-// per connection, whatever the server sends. Invalid UTF-8 becomes U+FFFD.
+// per connection, whatever the server sends; between events, a stream holds
+// its last event ID and small buffers, whatever types, IDs and comments came
+// before. Invalid UTF-8 becomes U+FFFD. The body of an error response is
+// read for [StatusError.Body] for 5 s at most.
 //
 // # Concurrency
 //
