@@ -3,7 +3,9 @@ package eventsource
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -63,3 +65,37 @@ var errClosed = errors.New("eventsource: closed")
 
 // errRunTwice is returned by a second call of [EventSource.Run].
 var errRunTwice = errors.New("eventsource: Run called more than once; create a new EventSource with New")
+
+// A requestError names the request that failed: its method and its URL
+// without credentials, query or fragment, which may hold secrets.
+type requestError struct {
+	method, url string
+	err         error
+}
+
+func (e *requestError) Error() string {
+	return "eventsource: " + e.method + " " + e.url + ": " + strings.TrimPrefix(e.err.Error(), "eventsource: ")
+}
+
+func (e *requestError) Unwrap() error { return e.err }
+
+// A giveUpError ends the stream when WithMaxRetries is reached; it wraps
+// the last failure.
+type giveUpError struct {
+	reconnections int
+	err           error
+}
+
+func (e *giveUpError) Error() string {
+	return fmt.Sprintf("eventsource: giving up after %d reconnections in a row: %s",
+		e.reconnections, strings.TrimPrefix(e.err.Error(), "eventsource: "))
+}
+
+func (e *giveUpError) Unwrap() error { return e.err }
+
+var (
+	// errStreamEnded is a clean end of stream: the server closed it.
+	errStreamEnded = fmt.Errorf("stream ended: %w", io.EOF)
+	// errHook marks an error of the request hook, which is never retried.
+	errHook = errors.New("request hook")
+)

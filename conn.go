@@ -1,0 +1,254 @@
+// This file holds one connection attempt: the request, the checks of the
+// response, and the reader of its body.
+
+package eventsource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// An attempt is what one connection attempt tells the retry loop.
+type attempt struct {
+	ok       bool          // it counted as a success: it dispatched an event or stayed open successAfter
+	retry    time.Duration // the reconnection time the stream asked for, when retrySet
+	retrySet bool          // the stream sent a valid "retry:" field
+	err      error         // why it ended
+}
+
+// connect makes one attempt and, when it opens, reads the stream until it
+// ends.
+func (es *EventSource) connect(ctx context.Context) (a attempt) {
+	// Callbacks stop when Run's context ends, not when the connection's
+	// does: an idle timeout during a callback lets the event finish.
+	done := ctx.Done()
+	// The idle timer needs a context of the connection's own to cancel;
+	// without one, an idle stream holds a context less.
+	var cancel context.CancelCauseFunc
+	if es.cfg.idleTimeout > 0 {
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+	}
+	resp, idle, err := es.open(ctx, cancel)
+	if idle != nil {
+		defer idle.Stop()
+	}
+	if err != nil {
+		return attempt{err: err}
+	}
+	defer resp.Body.Close()
+
+	opened := es.cfg.now()
+	es.setState(Open)
+	if idle != nil {
+		idle.Reset(es.cfg.idleTimeout)
+	}
+	if fn := es.handlers.Load().onOpen; fn != nil {
+		fn()
+		if isDone(done) {
+			return attempt{err: ctx.Err()}
+		}
+	}
+	body := &bodyReader{r: resp.Body, stats: &es.stats, idle: idle, d: es.cfg.idleTimeout}
+	defer body.flush()
+	lastID := es.LastEventID()
+	dec := newStreamDecoder(body, es.cfg.maxEventSize, lastID)
+	dec.comment = func(line []byte) {
+		if fn := es.handlers.Load().onComment; fn != nil && !isDone(done) {
+			fn(validString(line))
+		}
+	}
+	for {
+		ev, err := dec.Next()
+		a.retry, a.retrySet = dec.Retry()
+		if id := dec.LastEventID(); id != lastID {
+			lastID = id
+			es.setLastEventID(id)
+		}
+		if err != nil {
+			a.ok = a.ok || es.cfg.now().Sub(opened) >= successAfter
+			if err == io.EOF {
+				err = errStreamEnded
+			}
+			a.err = es.requestError(connError(ctx, err))
+			return a
+		}
+		a.ok = true
+		body.events++
+		if !es.dispatch(&ev, done) {
+			a.err = ctx.Err()
+			return a
+		}
+	}
+}
+
+// open sends the request of one attempt, and returns its response once it
+// is a stream, with the idle timer started if cancel is set. It is apart
+// from connect so that its stack frame is gone while the stream is read:
+// an idle stream's goroutine holds as little stack as it can.
+func (es *EventSource) open(ctx context.Context, cancel context.CancelCauseFunc) (*http.Response, timer, error) {
+	req, err := es.newRequest(ctx)
+	if err != nil {
+		return nil, nil, es.requestError(err)
+	}
+	var idle timer
+	if cancel != nil {
+		idle = es.cfg.afterFunc(es.cfg.idleTimeout, func() { cancel(ErrIdleTimeout) })
+	}
+	es.stats.connections.Add(1)
+	es.log(ctx, slog.LevelDebug, "connecting", "method", es.cfg.method, "url", es.logURL, "last_event_id_set", req.Header.Get("Last-Event-ID") != "")
+	resp, err := es.client.Do(req)
+	if err != nil {
+		return nil, idle, es.requestError(connError(ctx, err))
+	}
+	if err := es.checkResponse(ctx, resp); err != nil {
+		resp.Body.Close()
+		return nil, idle, es.requestError(err)
+	}
+	es.log(ctx, slog.LevelInfo, "connected", "url", es.logURL, "proto", resp.Proto)
+	return resp, idle, nil
+}
+
+// newRequest builds the request of one attempt, and runs the request hook.
+func (es *EventSource) newRequest(ctx context.Context) (*http.Request, error) {
+	var body io.Reader
+	if es.cfg.body != nil {
+		body = bytes.NewReader(es.cfg.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, es.cfg.method, es.url, body)
+	if err != nil {
+		return nil, err
+	}
+	// Every request has a header map of its own: net/http adds a cookie
+	// jar's cookies to it, and a shared map would keep them all.
+	req.Header = es.cfg.header.Clone()
+	// An ID with a control character cannot go in a header: sending it
+	// would fail every attempt, so the request goes without, as a first
+	// connection does.
+	if id := es.LastEventID(); id != "" && validHeaderValue(id) {
+		req.Header.Set("Last-Event-ID", id)
+	}
+	if hook := es.cfg.requestHook; hook != nil {
+		if err := hook(req); err != nil {
+			return nil, fmt.Errorf("%w: %w", errHook, err)
+		}
+	}
+	return req, nil
+}
+
+// checkResponse turns a response that is not a stream into its error.
+func (es *EventSource) checkResponse(ctx context.Context, resp *http.Response) error {
+	switch resp.StatusCode {
+	case http.StatusOK:
+		ct := resp.Header.Get("Content-Type")
+		mediaType, _, _ := strings.Cut(ct, ";")
+		if mediaType = strings.TrimSpace(mediaType); !strings.EqualFold(mediaType, "text/event-stream") {
+			if len(mediaType) > 64 {
+				mediaType = mediaType[:64]
+			}
+			return fmt.Errorf("%w: got %q", ErrContentType, validString([]byte(mediaType)))
+		}
+		return nil
+	case http.StatusNoContent:
+		return ErrNoContent
+	}
+	err := &StatusError{
+		StatusCode: resp.StatusCode,
+		Header:     resp.Header,
+		RetryAfter: retryAfter(resp.Header, es.cfg.now()),
+	}
+	// After a 1xx final response (101 Switching Protocols) the body is the
+	// raw connection, which no context cancels: it is not read.
+	if resp.StatusCode >= 200 {
+		err.Body = es.readSnippet(ctx, resp.Body)
+	}
+	return err
+}
+
+// requestError wraps err with the request it ended, once.
+func (es *EventSource) requestError(err error) error {
+	return &requestError{method: es.cfg.method, url: es.logURL, err: err}
+}
+
+// connError returns why a request or a read on ctx failed: the idle timeout
+// when it cancelled ctx, else err without net/http's *url.Error, whose text
+// repeats the URL.
+func connError(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrIdleTimeout) {
+		return cause
+	}
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// redactURL returns u without its user info, query and fragment.
+func redactURL(u *url.URL) string {
+	v := *u
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+	return v.String()
+}
+
+// readSnippet reads the first KiB of an error response's body, cut at a
+// UTF-8 boundary, for an error message. The read ends when ctx does (Close,
+// the caller's context, the idle timeout), and after errorBodyTimeout in any
+// case: it closes the body, which unblocks a Read in flight.
+func (es *EventSource) readSnippet(ctx context.Context, body io.ReadCloser) string {
+	ctx, cancel := context.WithTimeout(ctx, es.cfg.errorBodyTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { body.Close() })
+	defer stop()
+	buf := make([]byte, 1024)
+	n, _ := io.ReadFull(body, buf)
+	buf = buf[:n]
+	for i := len(buf) - 1; i >= 0 && i >= len(buf)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(buf[i]) {
+			if !utf8.FullRune(buf[i:]) {
+				buf = buf[:i]
+			}
+			break
+		}
+	}
+	return validString(buf)
+}
+
+// bodyReader counts the bytes of a response body, and resets the idle
+// timer, if any, on every read that returns some. It also publishes the
+// count of events dispatched, before each read rather than after each event,
+// which saves a locked instruction per event.
+type bodyReader struct {
+	r      io.Reader
+	stats  *stats
+	events int64 // dispatched and not yet added to stats.events
+	idle   timer
+	d      time.Duration
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	r.flush()
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.stats.bytes.Add(int64(n))
+		if r.idle != nil {
+			r.idle.Reset(r.d)
+		}
+	}
+	return n, err
+}
+
+func (r *bodyReader) flush() {
+	if r.events > 0 {
+		r.stats.events.Add(r.events)
+		r.events = 0
+	}
+}
