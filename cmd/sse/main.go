@@ -11,6 +11,9 @@
 //
 //	sse [flags] URL
 //
+// As with curl, a URL without a scheme, such as localhost:8080/events, is
+// an http:// one.
+//
 // Each event goes to standard output as an event-stream block: an "event:"
 // line (left out for type "message"), an "id:" line (left out when there is
 // no last event ID), one "data:" line for each line of the data, and an empty
@@ -61,7 +64,8 @@ const usageText = `Usage: sse [flags] URL
 
 sse connects to a Server-Sent Events stream and prints its events, and
 reconnects when the connection drops, sending Last-Event-ID so that the
-server can resume. Flags may come before or after the URL.
+server can resume. Flags may come before or after the URL. A URL without a
+scheme, such as localhost:8080/events, means http://.
 
 Each event goes to stdout as an event-stream block, which is itself a valid
 stream:
@@ -191,7 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if set["max-event-size"] {
 		opts = append(opts, eventsource.WithMaxEventSize(*maxEventSize))
 	}
-	es, err := eventsource.New(positional[0], opts...)
+	es, err := eventsource.New(withScheme(positional[0]), opts...)
 	if err != nil {
 		return usageError("%v", err)
 	}
@@ -280,6 +284,31 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// withScheme returns rawURL with "http://" in front when it has no scheme,
+// as curl reads it. It looks for "://" after a valid scheme name, since
+// url.Parse takes the host of "localhost:8080/events" for a scheme.
+func withScheme(rawURL string) string {
+	scheme, _, ok := strings.Cut(rawURL, "://")
+	if ok && validScheme(scheme) {
+		return rawURL
+	}
+	return "http://" + rawURL
+}
+
+// validScheme reports whether s is a URL scheme (RFC 3986): a letter, then
+// letters, digits, "+", "-" and ".".
+func validScheme(s string) bool {
+	for i, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // describe returns the text of err for stderr, with the first line of the

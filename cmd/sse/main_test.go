@@ -110,6 +110,41 @@ func TestFlagsAfterURL(t *testing.T) {
 	assert.Equal(t, `{"type":"message","data":"x","id":""}`+"\n", res.stdout)
 }
 
+func TestURLWithoutScheme(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+	hostPort := strings.TrimPrefix(srv.URL, "http://")
+	_, port, _ := strings.Cut(hostPort, ":")
+	for _, host := range []string{hostPort, "localhost:" + port} {
+		t.Run(host, func(t *testing.T) {
+			res := runSSE(t, "-count", "1", host+"/events")
+			require.Equal(t, exitOK, res.code, res.stderr)
+			assert.Equal(t, "data: x\n\n", res.stdout)
+			assert.Contains(t, res.stderr, "connected to http://"+host+"/events")
+		})
+	}
+	reqs := srv.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "/events", reqs[1].URL)
+}
+
+func TestWithScheme(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"localhost:8080/events":              "http://localhost:8080/events",
+		"127.0.0.1:8080/events":              "http://127.0.0.1:8080/events",
+		"[::1]:8080/x":                       "http://[::1]:8080/x",
+		"example.com":                        "http://example.com",
+		"localhost:8080/x?next=http://a.b/c": "http://localhost:8080/x?next=http://a.b/c",
+		"http://a.test/x":                    "http://a.test/x",
+		"HTTPS://a.test/x":                   "HTTPS://a.test/x",
+		"ftp://a.test/x":                     "ftp://a.test/x", // refused later, not made http
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, withScheme(in), in)
+	}
+}
+
 func TestRequestFlags(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
