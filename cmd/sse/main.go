@@ -18,8 +18,9 @@
 // line (left out for type "message"), an "id:" line (left out when there is
 // no last event ID), one "data:" line for each line of the data, and an empty
 // line, so the output is itself a valid stream. With -json, each event is one
-// line of JSON, {"type":…,"data":…,"id":…}, for jq. Connections,
-// reconnections and errors go to standard error.
+// line of JSON, {"type":…,"data":…,"id":…}, for jq. Each event is written as
+// soon as it arrives, never buffered, so curl's -N is accepted and does
+// nothing. Connections, reconnections and errors go to standard error.
 //
 // The exit status is 0 when the stream ends normally: -count events were
 // printed, the server answered 204 No Content, or, with -max-retries 0, the
@@ -76,6 +77,8 @@ stream:
                  (an empty line)
 
 With -json, each event is one line {"type":…,"data":…,"id":…}, for jq.
+Each event is written as soon as it arrives: the output is never buffered,
+and -N, which curl needs for a stream, is accepted and does nothing.
 
 Connections, reconnections and errors go to stderr, each line starting with
 the connection's state: after an error, Connecting means that sse will
@@ -124,6 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	count := fs.Int("count", 0, "exit after `n` printed events (default no limit)")
 	idleTimeout := fs.Duration("idle-timeout", 0, "reconnect when no byte, not even a comment, arrives for this `duration` (default never)")
 	maxEventSize := fs.Int("max-event-size", 0, "largest line or event data, in `bytes` (default 16 MiB)")
+	fs.Bool("N", false, "does nothing, as the output is never buffered; accepted for curl's sake")
 
 	positional, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {

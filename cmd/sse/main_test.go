@@ -252,16 +252,24 @@ func TestEventTooLarge(t *testing.T) {
 	assert.Len(t, srv.Requests(), 1, "a too large event is not retried")
 }
 
+// TestInterrupt also shows that the output is not buffered, -N or not: the
+// event is written while the stream is still open.
 func TestInterrupt(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, est.Script{est.Data("a"), est.Stall()})
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	stdout := &cancelWriter{cancel: cancel}
-	var stderr bytes.Buffer
-	code := run(ctx, []string{srv.URL}, stdout, &stderr)
-	assert.Equal(t, exitInterrupted, code, stderr.String())
-	assert.Equal(t, "data: a\n\n", stdout.buf.String())
+	for name, flags := range map[string][]string{"plain": nil, "-N": {"-N"}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, est.Script{est.Data("a"), est.Stall()})
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			stdout := &cancelWriter{cancel: cancel}
+			var stderr bytes.Buffer
+			code := run(ctx, append(flags, srv.URL), stdout, &stderr)
+			assert.Equal(t, exitInterrupted, code, stderr.String())
+			assert.Equal(t, "data: a\n\n", stdout.buf.String())
+			assert.Contains(t, stderr.String(), "sse: interrupted")
+		})
+	}
 }
 
 func TestWriteError(t *testing.T) {
@@ -308,6 +316,8 @@ func TestHelp(t *testing.T) {
 	assert.Contains(t, res.stdout, "-max-retries")
 	assert.Contains(t, res.stdout, "Exit status:")
 	assert.Contains(t, res.stdout, "130")
+	assert.Contains(t, res.stdout, "-N")
+	assert.Contains(t, res.stdout, "never buffered")
 	assert.Empty(t, res.stderr)
 }
 
