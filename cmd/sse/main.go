@@ -20,7 +20,10 @@
 // line, so the output is itself a valid stream. With -json, each event is one
 // line of JSON, {"type":…,"data":…,"id":…}, for jq. Each event is written as
 // soon as it arrives, never buffered, so curl's -N is accepted and does
-// nothing. Connections, reconnections and errors go to standard error.
+// nothing. Connections, reconnections and errors go to standard error. With
+// -s, only an error that ends the run is printed there: unlike curl -s,
+// which hides errors too unless -S is given, sse -s hides only the status
+// lines.
 //
 // The exit status is 0 when the stream ends normally: -count events were
 // printed, the server answered 204 No Content, or, with -max-retries 0, the
@@ -82,7 +85,9 @@ and -N, which curl needs for a stream, is accepted and does nothing.
 
 Connections, reconnections and errors go to stderr, each line starting with
 the connection's state: after an error, Connecting means that sse will
-reconnect, and Closed that it will not.
+reconnect, and Closed that it will not. -s silences the status lines
+(connected, reconnected, an error that sse retries, interrupted), and
+leaves the error that ends the run, so unlike curl -s it needs no -S.
 
 Examples:
 
@@ -127,6 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	count := fs.Int("count", 0, "exit after `n` printed events (default no limit)")
 	idleTimeout := fs.Duration("idle-timeout", 0, "reconnect when no byte, not even a comment, arrives for this `duration` (default never)")
 	maxEventSize := fs.Int("max-event-size", 0, "largest line or event data, in `bytes` (default 16 MiB)")
+	silent := fs.Bool("s", false, "silent: print no status lines on stderr, only an error that ends the run")
 	fs.Bool("N", false, "does nothing, as the output is never buffered; accepted for curl's sake")
 
 	positional, err := parseInterleaved(fs, args)
@@ -215,19 +221,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		writeErr       error
 		lastReported   error
 	)
+	// status prints a line that -s silences: any but an error that ends
+	// the run.
+	status := func(format string, a ...any) {
+		if !*silent {
+			fmt.Fprintf(stderr, format, a...)
+		}
+	}
 	// Each stderr line starts with the ReadyState: after an error, Connecting
 	// means a reconnection follows, Closed that none does.
 	es.OnOpen(func() {
 		opens++
 		if opens == 1 {
-			fmt.Fprintf(stderr, "sse: %v: connected to %s\n", es.ReadyState(), es.URL())
+			status("sse: %v: connected to %s\n", es.ReadyState(), es.URL())
 			return
 		}
-		fmt.Fprintf(stderr, "sse: %v: reconnected to %s with Last-Event-ID %q\n", es.ReadyState(), es.URL(), es.LastEventID())
+		status("sse: %v: reconnected to %s with Last-Event-ID %q\n", es.ReadyState(), es.URL(), es.LastEventID())
 	})
 	es.OnError(func(err error) {
 		lastReported = err
-		fmt.Fprintf(stderr, "sse: %v: error: %s\n", es.ReadyState(), describe(err))
+		state := es.ReadyState()
+		if state == eventsource.Connecting {
+			status("sse: %v: error: %s\n", state, describe(err))
+			return
+		}
+		fmt.Fprintf(stderr, "sse: %v: error: %s\n", state, describe(err))
 	})
 	es.OnEvent(func(ev eventsource.Event) {
 		if writeErr != nil || (*count > 0 && printed >= *count) {
@@ -254,7 +272,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return exitOK
 	case ctx.Err() != nil:
-		fmt.Fprintln(stderr, "sse: interrupted")
+		status("sse: interrupted\n")
 		return exitInterrupted
 	}
 	if err != lastReported {

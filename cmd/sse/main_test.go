@@ -226,6 +226,53 @@ func TestReconnectResumes(t *testing.T) {
 	assert.Contains(t, res.stderr, `sse: Open: reconnected to `+srv.URL+` with Last-Event-ID "1"`)
 }
 
+func TestSilent(t *testing.T) {
+	t.Parallel()
+	dropThen404 := []est.Script{
+		{est.Data("a"), est.Drop()},
+		{est.Status(http.StatusNotFound), est.Raw("gone")},
+	}
+	tests := map[string]struct {
+		scripts []est.Script
+		args    []string
+		code    int
+		want    []string // in stderr
+		lines   int      // of stderr
+	}{
+		"status lines": {
+			scripts: dropThen404, args: []string{"-retry", "1ms"}, code: exitError,
+			want:  []string{"sse: Open: connected to", "sse: Connecting: error:", "sse: Closed: error:", "404 Not Found: gone"},
+			lines: 3,
+		},
+		"-s keeps the error that ends the run": {
+			scripts: dropThen404, args: []string{"-s", "-retry", "1ms"}, code: exitError,
+			want:  []string{"sse: Closed: error:", "404 Not Found: gone"},
+			lines: 1,
+		},
+		"-s on success": {
+			scripts: []est.Script{{est.Data("a"), est.Stall()}}, args: []string{"-s", "-count", "1"},
+			code: exitOK,
+		},
+		"-s keeps a usage error": {
+			args: []string{"-s", "-count", "-1"}, code: exitUsage,
+			want:  []string{"sse: -count", `Run "sse -help"`},
+			lines: 2,
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, tt.scripts...)
+			res := runSSE(t, append(tt.args, srv.URL)...)
+			assert.Equal(t, tt.code, res.code, res.stderr)
+			for _, want := range tt.want {
+				assert.Contains(t, res.stderr, want)
+			}
+			assert.Equal(t, tt.lines, strings.Count(res.stderr, "\n"), res.stderr)
+		})
+	}
+}
+
 func TestNoContent(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, est.Script{est.Status(http.StatusNoContent)})
@@ -256,7 +303,7 @@ func TestEventTooLarge(t *testing.T) {
 // event is written while the stream is still open.
 func TestInterrupt(t *testing.T) {
 	t.Parallel()
-	for name, flags := range map[string][]string{"plain": nil, "-N": {"-N"}} {
+	for name, flags := range map[string][]string{"plain": nil, "-N": {"-N"}, "-s": {"-s"}} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := newServer(t, est.Script{est.Data("a"), est.Stall()})
@@ -267,6 +314,10 @@ func TestInterrupt(t *testing.T) {
 			code := run(ctx, append(flags, srv.URL), stdout, &stderr)
 			assert.Equal(t, exitInterrupted, code, stderr.String())
 			assert.Equal(t, "data: a\n\n", stdout.buf.String())
+			if name == "-s" {
+				assert.Empty(t, stderr.String(), "a status line")
+				return
+			}
 			assert.Contains(t, stderr.String(), "sse: interrupted")
 		})
 	}
