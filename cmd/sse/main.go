@@ -35,6 +35,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -93,6 +94,7 @@ Examples:
 
   sse -json https://example.com/events | jq -r .data
   sse -event quote -count 10 https://example.com/ticker
+  sse -k -s https://localhost:8443/events
   sse -H 'Authorization: Bearer TOKEN' -d @request.json -max-retries 0 \
       -H 'Content-Type: application/json' https://api.example.com/v1/stream
 
@@ -132,6 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	count := fs.Int("count", 0, "exit after `n` printed events (default no limit)")
 	idleTimeout := fs.Duration("idle-timeout", 0, "reconnect when no byte, not even a comment, arrives for this `duration` (default never)")
 	maxEventSize := fs.Int("max-event-size", 0, "largest line or event data, in `bytes` (default 16 MiB)")
+	insecure := fs.Bool("k", false, "insecure: do not verify the server's TLS certificate")
 	silent := fs.Bool("s", false, "silent: print no status lines on stderr, only an error that ends the run")
 	fs.Bool("N", false, "does nothing, as the output is never buffered; accepted for curl's sake")
 
@@ -168,6 +171,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Our own transport, so that no idle connection outlives run.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	defer transport.CloseIdleConnections()
+	if *insecure {
+		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+	}
 	opts := []eventsource.Option{eventsource.WithHTTPClient(&http.Client{Transport: transport})}
 	for _, h := range headers {
 		opts = append(opts, eventsource.WithHeader(h.key, h.value))

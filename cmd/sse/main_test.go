@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -163,6 +164,24 @@ func TestRequestFlags(t *testing.T) {
 	assert.Equal(t, "text/plain", got.Header.Get("Content-Type"))
 	assert.Equal(t, "42", got.LastEventID)
 	assert.Equal(t, "text/event-stream", got.Header.Get("Accept"))
+}
+
+func TestInsecure(t *testing.T) {
+	t.Parallel()
+	srv := est.NewUnstartedServer(est.Script{est.Data("x"), est.Stall()})
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	res := runSSE(t, "-count", "1", srv.URL)
+	assert.Equal(t, exitError, res.code)
+	assert.Contains(t, res.stderr, "certificate")
+	assert.Empty(t, res.stdout)
+
+	res = runSSE(t, "-k", "-count", "1", srv.URL)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	assert.Equal(t, "data: x\n\n", res.stdout)
+	assert.Len(t, srv.Requests(), 1, "only -k got through")
 }
 
 func TestDataFromFile(t *testing.T) {
