@@ -36,6 +36,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -90,6 +91,9 @@ reconnect, and Closed that it will not. -s silences the status lines
 (connected, reconnected, an error that sse retries, interrupted), and
 leaves the error that ends the run, so unlike curl -s it needs no -S.
 
+Headers set with -H and -u are not sent to another origin after a redirect.
+-u wants user:password: unlike curl, sse does not ask for a missing password.
+
 Examples:
 
   sse -json https://example.com/events | jq -r .data
@@ -123,6 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		types   listFlag
 	)
 	fs.Var(&headers, "H", "add the request header `'Key: Value'`; repeatable (the last one for a key wins)")
+	userPass := fs.String("u", "", "send `user:password` with basic authentication (a -H Authorization replaces it)")
 	method := fs.String("X", "", "request `method` (default GET, or POST with -d)")
 	data := fs.String("d", "", "request body `data`, or @file to read it from a file; sent again on each reconnection")
 	lastEventID := fs.String("last-event-id", "", "start after the event with this `id`: send it as Last-Event-ID")
@@ -175,6 +180,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	}
 	opts := []eventsource.Option{eventsource.WithHTTPClient(&http.Client{Transport: transport})}
+	if set["u"] {
+		// curl asks for the password of a -u without one; sse reads no
+		// terminal, and an empty password is seldom what was meant.
+		if !strings.Contains(*userPass, ":") {
+			return usageError("-u: want user:password")
+		}
+		// A header, not the URL's user info, so that the library drops it
+		// on a redirect to another origin, as it does every -H. The -H
+		// headers come after it: theirs replaces it.
+		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(*userPass))
+		opts = append(opts, eventsource.WithHeader("Authorization", auth))
+	}
 	for _, h := range headers {
 		opts = append(opts, eventsource.WithHeader(h.key, h.value))
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -164,6 +165,47 @@ func TestRequestFlags(t *testing.T) {
 	assert.Equal(t, "text/plain", got.Header.Get("Content-Type"))
 	assert.Equal(t, "42", got.LastEventID)
 	assert.Equal(t, "text/event-stream", got.Header.Get("Accept"))
+}
+
+func TestBasicAuth(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		args []string
+		want string // the Authorization header
+	}{
+		"-u":                {[]string{"-u", "alice:s3cret"}, "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))},
+		"empty password":    {[]string{"-u", "alice:"}, "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"))},
+		"colon in password": {[]string{"-u", "alice:a:b"}, "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:a:b"))},
+		"-H replaces -u":    {[]string{"-H", "Authorization: Bearer t", "-u", "alice:s3cret"}, "Bearer t"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+			res := runSSE(t, append(tt.args, "-count", "1", srv.URL)...)
+			require.Equal(t, exitOK, res.code, res.stderr)
+			reqs := srv.Requests()
+			require.Len(t, reqs, 1)
+			assert.Equal(t, []string{tt.want}, reqs[0].Header.Values("Authorization"))
+		})
+	}
+}
+
+func TestBasicAuthRedirect(t *testing.T) {
+	t.Parallel()
+	other := newServer(t, est.Script{est.Data("x"), est.Stall()})
+	srv := newServer(t, est.Script{est.Status(http.StatusTemporaryRedirect, "Location", other.URL+"/b")})
+	res := runSSE(t, "-u", "alice:s3cret", "-count", "1", srv.URL+"/a")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	reqs := srv.Requests()
+	require.Len(t, reqs, 1)
+	user, pass, ok := (&http.Request{Header: reqs[0].Header}).BasicAuth()
+	assert.True(t, ok)
+	assert.Equal(t, "alice", user)
+	assert.Equal(t, "s3cret", pass)
+	reqs = other.Requests()
+	require.Len(t, reqs, 1)
+	assert.Empty(t, reqs[0].Header.Values("Authorization"), "not sent to another origin")
 }
 
 func TestInsecure(t *testing.T) {
@@ -353,24 +395,29 @@ func TestWriteError(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	t.Parallel()
-	tests := map[string][]string{
-		"no URL":             {},
-		"two URLs":           {"http://a.test", "http://b.test"},
-		"bad int":            {"-count", "x", "http://a.test"},
-		"negative count":     {"-count", "-1", "http://a.test"},
-		"header without key": {"-H", ": v", "http://a.test"},
-		"header no colon":    {"-H", "X-A", "http://a.test"},
-		"unknown flag":       {"-nope", "http://a.test"},
-		"bad URL":            {"ftp://a.test"},
-		"negative retry":     {"-retry", "-1s", "http://a.test"},
-		"zero event size":    {"-max-event-size", "0", "http://a.test"},
-		"bad method":         {"-X", "GE T", "http://a.test"},
+	tests := map[string]struct {
+		args []string
+		want string // in stderr
+	}{
+		"no URL":             {nil, "sse: no URL"},
+		"two URLs":           {[]string{"http://a.test", "http://b.test"}, "sse: one URL only"},
+		"bad int":            {[]string{"-count", "x", "http://a.test"}, `invalid value "x" for flag -count`},
+		"negative count":     {[]string{"-count", "-1", "http://a.test"}, "sse: -count"},
+		"header without key": {[]string{"-H", ": v", "http://a.test"}, `for flag -H: want "Key: Value"`},
+		"header no colon":    {[]string{"-H", "X-A", "http://a.test"}, `for flag -H: want "Key: Value"`},
+		"unknown flag":       {[]string{"-nope", "http://a.test"}, "flag provided but not defined: -nope"},
+		"bad URL":            {[]string{"ftp://a.test"}, "the scheme must be http or https"},
+		"negative retry":     {[]string{"-retry", "-1s", "http://a.test"}, "negative duration"},
+		"zero event size":    {[]string{"-max-event-size", "0", "http://a.test"}, "must be positive"},
+		"bad method":         {[]string{"-X", "GE T", "http://a.test"}, `invalid method "GE T"`},
+		"-u without colon":   {[]string{"-u", "alice", "http://a.test"}, "sse: -u: want user:password"},
 	}
-	for name, args := range tests {
+	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			res := runSSE(t, args...)
+			res := runSSE(t, tt.args...)
 			assert.Equal(t, exitUsage, res.code)
+			assert.Contains(t, res.stderr, tt.want)
 			assert.Contains(t, res.stderr, `Run "sse -help" for usage.`)
 			assert.NotContains(t, res.stderr, "Exit status:", "a hint, not the whole usage")
 			assert.Empty(t, res.stdout)
