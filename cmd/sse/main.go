@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&headers, "H", "add the request header `'Key: Value'`; repeatable (the last one for a key wins)")
 	userPass := fs.String("u", "", "send `user:password` with basic authentication (a -H Authorization replaces it)")
 	method := fs.String("X", "", "request `method` (default GET, or POST with -d)")
-	data := fs.String("d", "", "request body `data`, or @file to read it from a file; sent again on each reconnection")
+	data := fs.String("d", "", "request body `data`, or @file to read it from a file; sent again on each reconnection, as application/x-www-form-urlencoded unless -H sets a Content-Type")
 	lastEventID := fs.String("last-event-id", "", "start after the event with this `id`: send it as Last-Event-ID")
 	retry := fs.Duration("retry", 0, "first reconnection `delay` (default 3s); a retry: field from the server replaces it")
 	maxRetryDelay := fs.Duration("max-retry-delay", 0, "longest reconnection `delay` of the exponential backoff (default 30s)")
@@ -192,9 +192,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(*userPass))
 		opts = append(opts, eventsource.WithHeader("Authorization", auth))
 	}
-	for _, h := range headers {
-		opts = append(opts, eventsource.WithHeader(h.key, h.value))
-	}
 	if set["d"] {
 		body := []byte(*data)
 		if name, ok := strings.CutPrefix(*data, "@"); ok {
@@ -202,10 +199,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return usageError("-d: %v", err)
 			}
 		}
-		opts = append(opts, eventsource.WithBody(body))
+		// curl's Content-Type for -d, which a -H, after it, replaces.
+		opts = append(opts, eventsource.WithBody(body),
+			eventsource.WithHeader("Content-Type", "application/x-www-form-urlencoded"))
 		if !set["X"] {
 			*method = http.MethodPost
 		}
+	}
+	for _, h := range headers {
+		opts = append(opts, eventsource.WithHeader(h.key, h.value))
 	}
 	if *method != "" {
 		opts = append(opts, eventsource.WithMethod(*method))

@@ -226,6 +226,32 @@ func TestInsecure(t *testing.T) {
 	assert.Len(t, srv.Requests(), 1, "only -k got through")
 }
 
+func TestDataContentType(t *testing.T) {
+	t.Parallel()
+	const form = "application/x-www-form-urlencoded"
+	tests := map[string]struct {
+		args []string
+		want []string // the Content-Type headers
+	}{
+		"-d":        {[]string{"-d", "a=1"}, []string{form}},
+		"-d, -H":    {[]string{"-d", "{}", "-H", "Content-Type: application/json"}, []string{"application/json"}},
+		"-H, -d":    {[]string{"-H", "Content-Type: application/json", "-d", "{}"}, []string{"application/json"}},
+		"-d and -X": {[]string{"-X", "PUT", "-d", "a=1"}, []string{form}},
+		"no -d":     {nil, nil},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+			res := runSSE(t, append(tt.args, "-count", "1", srv.URL)...)
+			require.Equal(t, exitOK, res.code, res.stderr)
+			reqs := srv.Requests()
+			require.Len(t, reqs, 1)
+			assert.Equal(t, tt.want, reqs[0].Header.Values("Content-Type"))
+		})
+	}
+}
+
 func TestDataFromFile(t *testing.T) {
 	t.Parallel()
 	name := filepath.Join(t.TempDir(), "req.json")
