@@ -91,7 +91,10 @@ reconnect, and Closed that it will not. -s silences the status lines
 (connected, reconnected, an error that sse retries, interrupted), and
 leaves the error that ends the run, so unlike curl -s it needs no -S.
 
-Headers set with -H and -u are not sent to another origin after a redirect.
+As in curl, -H 'Key:', with no value, removes a header: one that sse sends
+by default (Accept: text/event-stream, Cache-Control: no-cache), one that
+-d (Content-Type) or -u (Authorization) adds, or an earlier -H. Headers set
+with -H and -u are not sent to another origin after a redirect.
 -u wants user:password: unlike curl, sse does not ask for a missing password.
 
 Examples:
@@ -126,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		headers headerFlag
 		types   listFlag
 	)
-	fs.Var(&headers, "H", "add the request header `'Key: Value'`; repeatable (the last one for a key wins)")
+	fs.Var(&headers, "H", "add the request header `'Key: Value'`; repeatable (the last one for a key wins); 'Key:', with no value, sends no such header, not even a default one such as Accept")
 	userPass := fs.String("u", "", "send `user:password` with basic authentication (a -H Authorization replaces it)")
 	method := fs.String("X", "", "request `method` (default GET, or POST with -d)")
 	data := fs.String("d", "", "request body `data`, or @file to read it from a file; sent again on each reconnection, as application/x-www-form-urlencoded unless -H sets a Content-Type")

@@ -226,6 +226,34 @@ func TestInsecure(t *testing.T) {
 	assert.Len(t, srv.Requests(), 1, "only -k got through")
 }
 
+func TestRemoveHeader(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		args []string
+		key  string
+		want []string // the values the server sees
+	}{
+		"Accept":             {[]string{"-H", "Accept:"}, "Accept", nil},
+		"Cache-Control":      {[]string{"-H", "Cache-Control:  "}, "Cache-Control", nil},
+		"the other default":  {[]string{"-H", "Accept:"}, "Cache-Control", []string{"no-cache"}},
+		"-d's Content-Type":  {[]string{"-d", "a=1", "-H", "Content-Type:"}, "Content-Type", nil},
+		"-u's Authorization": {[]string{"-u", "alice:s3cret", "-H", "authorization:"}, "Authorization", nil},
+		"an earlier -H":      {[]string{"-H", "X-A: 1", "-H", "X-A:"}, "X-A", nil},
+		"set again":          {[]string{"-H", "Accept:", "-H", "Accept: application/json"}, "Accept", []string{"application/json"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+			res := runSSE(t, append(tt.args, "-count", "1", srv.URL)...)
+			require.Equal(t, exitOK, res.code, res.stderr)
+			reqs := srv.Requests()
+			require.Len(t, reqs, 1)
+			assert.Equal(t, tt.want, reqs[0].Header.Values(tt.key))
+		})
+	}
+}
+
 func TestDataContentType(t *testing.T) {
 	t.Parallel()
 	const form = "application/x-www-form-urlencoded"
