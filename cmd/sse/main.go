@@ -29,8 +29,9 @@
 // printed, the server answered 204 No Content, or, with -max-retries 0, the
 // stream ended cleanly. It is 1 when the stream ended with an error (a status
 // such as 404, a response that is not text/event-stream, too many failed
-// reconnections), 2 for a usage error, and 130 when SIGINT (Ctrl-C) or
-// SIGTERM stopped it. Run "sse -help" for the flags.
+// reconnections), 2 for a usage error, 130 when SIGINT (Ctrl-C) stopped it,
+// and 143 when SIGTERM did: 128 and the signal's number, as a shell reports a
+// process that the signal killed. Run "sse -help" for the flags.
 package main
 
 import (
@@ -56,15 +57,25 @@ const (
 	exitOK          = 0
 	exitError       = 1
 	exitUsage       = 2
-	exitInterrupted = 130
+	exitInterrupted = 130 // 128 + SIGINT
+	exitTerminated  = 143 // 128 + SIGTERM
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() { cancel(signalError{<-signals}) }()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(signals)
 	os.Exit(code)
 }
+
+// A signalError is the cause of the context that main cancels when a signal
+// arrives, from which run picks the exit status.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return "sse: " + e.sig.String() }
 
 const usageText = `Usage: sse [flags] URL
 
@@ -116,11 +127,14 @@ Exit status:
        is not text/event-stream, an event over -max-event-size, or too many
        failed reconnections
   2    usage error: a bad flag or value, no URL, an unreadable -d @file
-  130  interrupted by SIGINT (Ctrl-C) or SIGTERM
+  130  interrupted by SIGINT (Ctrl-C)
+  143  terminated by SIGTERM
 `
 
 // run is the whole command: it parses args, streams to stdout and stderr
-// until ctx ends or the stream does, and returns the exit status.
+// until ctx ends or the stream does, and returns the exit status. When ctx
+// ends, the status is 143 if its cause is a signalError for SIGTERM, and 130
+// otherwise.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -300,6 +314,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return exitOK
 	case ctx.Err() != nil:
+		if se := (signalError{}); errors.As(context.Cause(ctx), &se) && se.sig == syscall.SIGTERM {
+			status("sse: terminated\n")
+			return exitTerminated
+		}
 		status("sse: interrupted\n")
 		return exitInterrupted
 	}

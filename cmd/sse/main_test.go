@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +23,14 @@ import (
 	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the command itself, main and all, when the test binary is
+// started with SSE_TEST_MAIN=1 (see TestSignal), and the tests otherwise.
+func TestMain(m *testing.M) {
+	if os.Getenv("SSE_TEST_MAIN") == "1" {
+		main()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 type result struct {
 	code           int
@@ -418,22 +426,35 @@ func TestEventTooLarge(t *testing.T) {
 // event is written while the stream is still open.
 func TestInterrupt(t *testing.T) {
 	t.Parallel()
-	for name, flags := range map[string][]string{"plain": nil, "-N": {"-N"}, "-s": {"-s"}} {
+	tests := map[string]struct {
+		flags  []string
+		cause  error // of the context's end; nil for a plain cancel
+		code   int
+		stderr string // its last line, or "" for an empty stderr
+	}{
+		"cancel":  {nil, nil, exitInterrupted, "sse: interrupted\n"},
+		"SIGINT":  {nil, signalError{os.Interrupt}, exitInterrupted, "sse: interrupted\n"},
+		"SIGTERM": {nil, signalError{syscall.SIGTERM}, exitTerminated, "sse: terminated\n"},
+		"-N":      {[]string{"-N"}, nil, exitInterrupted, "sse: interrupted\n"},
+		"-s":      {[]string{"-s"}, signalError{syscall.SIGTERM}, exitTerminated, ""},
+	}
+	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := newServer(t, est.Script{est.Data("a"), est.Stall()})
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
-			stdout := &cancelWriter{cancel: cancel}
+			ctx, cancel := context.WithCancelCause(t.Context())
+			ctx, stop := context.WithTimeout(ctx, 10*time.Second)
+			defer stop()
+			stdout := &cancelWriter{cancel: func() { cancel(tt.cause) }}
 			var stderr bytes.Buffer
-			code := run(ctx, append(flags, srv.URL), stdout, &stderr)
-			assert.Equal(t, exitInterrupted, code, stderr.String())
+			code := run(ctx, append(tt.flags, srv.URL), stdout, &stderr)
+			assert.Equal(t, tt.code, code, stderr.String())
 			assert.Equal(t, "data: a\n\n", stdout.buf.String())
-			if name == "-s" {
-				assert.Empty(t, stderr.String(), "a status line")
+			if tt.stderr == "" {
+				assert.Empty(t, stderr.String())
 				return
 			}
-			assert.Contains(t, stderr.String(), "sse: interrupted")
+			assert.True(t, strings.HasSuffix(stderr.String(), tt.stderr), stderr.String())
 		})
 	}
 }
@@ -487,6 +508,7 @@ func TestHelp(t *testing.T) {
 	assert.Contains(t, res.stdout, "-max-retries")
 	assert.Contains(t, res.stdout, "Exit status:")
 	assert.Contains(t, res.stdout, "130")
+	assert.Contains(t, res.stdout, "143")
 	assert.Contains(t, res.stdout, "-N")
 	assert.Contains(t, res.stdout, "never buffered")
 	assert.Empty(t, res.stderr)
@@ -505,7 +527,7 @@ func TestDoubleDash(t *testing.T) {
 // write, as a Ctrl-C after the first event would.
 type cancelWriter struct {
 	buf    bytes.Buffer // not embedded: its WriteString would bypass Write
-	cancel context.CancelFunc
+	cancel func()
 }
 
 func (w *cancelWriter) Write(p []byte) (int, error) {
