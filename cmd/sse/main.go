@@ -178,17 +178,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, hint)
 		return exitUsage
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// The flags are checked here, and -H as it is parsed, so that an error
+	// names the flag, not the library's option that would refuse it.
 	switch {
 	case len(positional) == 0:
 		return usageError("no URL")
 	case len(positional) > 1:
 		return usageError("one URL only, got %d arguments: %q", len(positional), positional)
 	case *count < 0:
-		return usageError("-count must not be negative")
+		return usageError("-count: must not be negative")
+	case set["X"] && !validToken(*method):
+		return usageError("-X: invalid method %q", *method)
+	case set["u"] && !strings.Contains(*userPass, ":"):
+		// curl asks for the password of a -u without one; sse reads no
+		// terminal, and an empty password is seldom what was meant.
+		return usageError("-u: want user:password")
+	case hasControl(*lastEventID):
+		return usageError("-last-event-id: the ID holds a control character, which a header cannot carry")
+	case *retry < 0:
+		return usageError("-retry: negative duration")
+	case set["max-retry-delay"] && *maxRetryDelay <= 0:
+		return usageError("-max-retry-delay: the duration must be positive")
+	case *maxRetries < -1:
+		return usageError("-max-retries: want -1 (for ever), 0 or more")
+	case *idleTimeout < 0:
+		return usageError("-idle-timeout: negative duration")
+	case set["max-event-size"] && *maxEventSize <= 0:
+		return usageError("-max-event-size: the size must be positive")
 	}
-
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	// Our own transport, so that no idle connection outlives run.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -198,11 +217,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opts := []eventsource.Option{eventsource.WithHTTPClient(&http.Client{Transport: transport})}
 	if set["u"] {
-		// curl asks for the password of a -u without one; sse reads no
-		// terminal, and an empty password is seldom what was meant.
-		if !strings.Contains(*userPass, ":") {
-			return usageError("-u: want user:password")
-		}
 		// A header, not the URL's user info, so that the library drops it
 		// on a redirect to another origin, as it does every -H. The -H
 		// headers come after it: theirs replaces it.
@@ -249,7 +263,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	es, err := eventsource.New(withScheme(positional[0]), opts...)
 	if err != nil {
-		return usageError("%v", err)
+		// The flags passed the checks above: this is about the URL.
+		return usageError("%s", strings.TrimPrefix(err.Error(), "eventsource: "))
 	}
 
 	emit := printText
@@ -435,12 +450,34 @@ func (h *headerFlag) String() string {
 
 func (h *headerFlag) Set(s string) error {
 	key, value, ok := strings.Cut(s, ":")
-	key = strings.TrimSpace(key)
-	if !ok || key == "" {
+	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
+	switch {
+	case !ok || key == "":
 		return errors.New(`want "Key: Value"`)
+	case !validToken(key):
+		return fmt.Errorf("invalid header name %q", key)
+	case http.CanonicalHeaderKey(key) == "Last-Event-Id":
+		return errors.New("send Last-Event-ID with -last-event-id")
+	case hasControl(value):
+		return errors.New("the value holds a control character")
 	}
-	*h = append(*h, header{key, strings.TrimSpace(value)})
+	*h = append(*h, header{key, value})
 	return nil
+}
+
+// validToken reports whether s is an HTTP token (RFC 9110), as header names
+// and methods must be.
+func validToken(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' ||
+			strings.ContainsRune("!#$%&'*+-.^_`|~", r))
+	})
+}
+
+// hasControl reports whether s holds a control character other than tab,
+// which an HTTP header value cannot.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f })
 }
 
 // listFlag collects the values of a repeated flag.

@@ -470,22 +470,33 @@ func TestWriteError(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	t.Parallel()
+	const u = "http://a.test"
 	tests := map[string]struct {
 		args []string
 		want string // in stderr
 	}{
-		"no URL":             {nil, "sse: no URL"},
-		"two URLs":           {[]string{"http://a.test", "http://b.test"}, "sse: one URL only"},
-		"bad int":            {[]string{"-count", "x", "http://a.test"}, `invalid value "x" for flag -count`},
-		"negative count":     {[]string{"-count", "-1", "http://a.test"}, "sse: -count"},
-		"header without key": {[]string{"-H", ": v", "http://a.test"}, `for flag -H: want "Key: Value"`},
-		"header no colon":    {[]string{"-H", "X-A", "http://a.test"}, `for flag -H: want "Key: Value"`},
-		"unknown flag":       {[]string{"-nope", "http://a.test"}, "flag provided but not defined: -nope"},
-		"bad URL":            {[]string{"ftp://a.test"}, "the scheme must be http or https"},
-		"negative retry":     {[]string{"-retry", "-1s", "http://a.test"}, "negative duration"},
-		"zero event size":    {[]string{"-max-event-size", "0", "http://a.test"}, "must be positive"},
-		"bad method":         {[]string{"-X", "GE T", "http://a.test"}, `invalid method "GE T"`},
-		"-u without colon":   {[]string{"-u", "alice", "http://a.test"}, "sse: -u: want user:password"},
+		"no URL":                {nil, "sse: no URL"},
+		"two URLs":              {[]string{u, "http://b.test"}, "sse: one URL only"},
+		"bad int":               {[]string{"-count", "x", u}, `invalid value "x" for flag -count`},
+		"negative count":        {[]string{"-count", "-1", u}, "sse: -count: must not be negative"},
+		"header without key":    {[]string{"-H", ": v", u}, `for flag -H: want "Key: Value"`},
+		"header no colon":       {[]string{"-H", "X-A", u}, `for flag -H: want "Key: Value"`},
+		"bad header name":       {[]string{"-H", "X A: v", u}, `for flag -H: invalid header name "X A"`},
+		"header Last-Event-ID":  {[]string{"-H", "last-event-id: 5", u}, "for flag -H: send Last-Event-ID with -last-event-id"},
+		"control in header":     {[]string{"-H", "X-A: a\x01b", u}, "for flag -H: the value holds a control character"},
+		"unknown flag":          {[]string{"-nope", u}, "flag provided but not defined: -nope"},
+		"bad URL":               {[]string{"ftp://a.test"}, `sse: invalid URL "ftp://a.test": the scheme must be http or https`},
+		"no host":               {[]string{"http:///x"}, "no host"},
+		"negative retry":        {[]string{"-retry", "-1s", u}, "sse: -retry: negative duration"},
+		"zero max-retry-delay":  {[]string{"-max-retry-delay", "0", u}, "sse: -max-retry-delay: the duration must be positive"},
+		"max-retries below -1":  {[]string{"-max-retries", "-2", u}, "sse: -max-retries: want -1"},
+		"negative idle-timeout": {[]string{"-idle-timeout", "-1ms", u}, "sse: -idle-timeout: negative duration"},
+		"zero event size":       {[]string{"-max-event-size", "0", u}, "sse: -max-event-size: the size must be positive"},
+		"negative event size":   {[]string{"-max-event-size", "-5", u}, "sse: -max-event-size: the size must be positive"},
+		"bad method":            {[]string{"-X", "GE T", u}, `sse: -X: invalid method "GE T"`},
+		"empty method":          {[]string{"-X", "", u}, `sse: -X: invalid method ""`},
+		"control in ID":         {[]string{"-last-event-id", "a\nb", u}, "sse: -last-event-id: the ID holds a control character"},
+		"-u without colon":      {[]string{"-u", "alice", u}, "sse: -u: want user:password"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -493,6 +504,8 @@ func TestUsage(t *testing.T) {
 			res := runSSE(t, tt.args...)
 			assert.Equal(t, exitUsage, res.code)
 			assert.Contains(t, res.stderr, tt.want)
+			assert.NotContains(t, res.stderr, "With", "the flag, not the library's option")
+			assert.NotContains(t, res.stderr, "eventsource:")
 			assert.Contains(t, res.stderr, `Run "sse -help" for usage.`)
 			assert.NotContains(t, res.stderr, "Exit status:", "a hint, not the whole usage")
 			assert.Empty(t, res.stdout)
