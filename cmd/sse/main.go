@@ -20,7 +20,8 @@
 // line, so the output is itself a valid stream. With -json, each event is one
 // line of JSON, {"type":…,"data":…,"id":…}, for jq. Each event is written as
 // soon as it arrives, never buffered, so curl's -N is accepted and does
-// nothing. Connections, reconnections and errors go to standard error. With
+// nothing. Connections, reconnections and errors go to standard error, where
+// a URL shows no user, password, query or fragment, which may be secrets. With
 // -s, only an error that ends the run is printed there: unlike curl -s,
 // which hides errors too unless -S is given, sse -s hides only the status
 // lines.
@@ -44,6 +45,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -96,8 +98,9 @@ With -json, each event is one line {"type":…,"data":…,"id":…}, for jq.
 Each event is written as soon as it arrives: the output is never buffered,
 and -N, which curl needs for a stream, is accepted and does nothing.
 
-Connections, reconnections and errors go to stderr, each line starting with
-the connection's state: after an error, Connecting means that sse will
+Connections, reconnections and errors go to stderr, where a URL never shows
+its user, password, query or fragment. Each line starts with the
+connection's state: after an error, Connecting means that sse will
 reconnect, and Closed that it will not. -s silences the status lines
 (connected, reconnected, an error that sse retries, interrupted), and
 leaves the error that ends the run, so unlike curl -s it needs no -S.
@@ -186,7 +189,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case len(positional) == 0:
 		return usageError("no URL")
 	case len(positional) > 1:
-		return usageError("one URL only, got %d arguments: %q", len(positional), positional)
+		var shown []string
+		for _, arg := range positional {
+			shown = append(shown, redact(arg))
+		}
+		return usageError("one URL only, got %d arguments: %q", len(positional), shown)
 	case *count < 0:
 		return usageError("-count: must not be negative")
 	case set["X"] && !validToken(*method):
@@ -273,6 +280,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	// The callbacks run one at a time on this goroutine, inside es.Run, so
 	// these need no lock.
+	shownURL := redact(es.URL())
 	var (
 		printed, opens int
 		writeErr       error
@@ -290,10 +298,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	es.OnOpen(func() {
 		opens++
 		if opens == 1 {
-			status("sse: %v: connected to %s\n", es.ReadyState(), es.URL())
+			status("sse: %v: connected to %s\n", es.ReadyState(), shownURL)
 			return
 		}
-		status("sse: %v: reconnected to %s with Last-Event-ID %q\n", es.ReadyState(), es.URL(), es.LastEventID())
+		status("sse: %v: reconnected to %s with Last-Event-ID %q\n", es.ReadyState(), shownURL, es.LastEventID())
 	})
 	es.OnError(func(err error) {
 		lastReported = err
@@ -392,6 +400,17 @@ func validScheme(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// redact returns rawURL without its user info, query and fragment, which
+// may hold secrets, as the library's errors print a URL.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(an invalid URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }
 
 // describe returns the text of err for stderr, with the first line of the

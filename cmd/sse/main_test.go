@@ -396,6 +396,60 @@ func TestSilent(t *testing.T) {
 	}
 }
 
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	secrets := []string{"alice", "s3cret", "t0k3n", "fr4g"}
+	const userinfo, path = "alice:s3cret@", "/x?token=t0k3n#fr4g"
+	resumes := []est.Script{
+		{est.Send(est.Event{ID: "1", Data: "a"}), est.Drop()},
+		{est.Send(est.Event{ID: "2", Data: "b"}), est.Drop()},
+		{est.Status(http.StatusNotFound), est.Raw("gone")},
+	}
+	tests := map[string]struct {
+		scripts []est.Script // nil for a server that is gone
+		args    func(hostPort string) []string
+		code    int
+		want    string // the redacted URL, with "HOST" for hostPort
+	}{
+		"status lines and errors": {
+			scripts: resumes, code: exitError, want: "reconnected to http://HOST/x with",
+			args: func(hp string) []string { return []string{"-retry", "1ms", "http://" + userinfo + hp + path} },
+		},
+		"without a scheme": {
+			scripts: resumes, code: exitError, want: "connected to http://HOST/x\n",
+			args: func(hp string) []string { return []string{"-retry", "1ms", userinfo + hp + path} },
+		},
+		"no server": {
+			code: exitError, want: "GET http://HOST/x:",
+			args: func(hp string) []string { return []string{"-max-retries", "0", "http://" + userinfo + hp + path} },
+		},
+		"two URLs": {
+			code: exitUsage, want: `["http://HOST/x" "http://HOST/x"]`,
+			args: func(hp string) []string { u := "http://" + userinfo + hp + path; return []string{u, u} },
+		},
+		"bad scheme": {
+			code: exitUsage, want: `"ftp://HOST/x"`,
+			args: func(hp string) []string { return []string{"ftp://" + userinfo + hp + path} },
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, tt.scripts...)
+			if tt.scripts == nil {
+				srv.Close()
+			}
+			hostPort := strings.TrimPrefix(srv.URL, "http://")
+			res := runSSE(t, tt.args(hostPort)...)
+			assert.Equal(t, tt.code, res.code, res.stderr)
+			assert.Contains(t, res.stderr, strings.ReplaceAll(tt.want, "HOST", hostPort))
+			for _, secret := range secrets {
+				assert.NotContains(t, res.stderr, secret)
+			}
+		})
+	}
+}
+
 func TestNoContent(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, est.Script{est.Status(http.StatusNoContent)})
