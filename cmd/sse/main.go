@@ -11,8 +11,13 @@
 //
 //	sse [flags] URL
 //
-// As with curl, a URL without a scheme, such as localhost:8080/events, is
-// an http:// one.
+// The flags it shares with curl keep curl's habits: -H 'Key: Value' adds a
+// header and -H 'Key:' removes one, the defaults included; -X sets the
+// method; -d sends a body, as a POST of a form unless -X and -H say
+// otherwise; -u user:password sends basic authentication; -k skips the
+// verification of the server's certificate; -s silences the status lines;
+// -N is accepted. As with curl, a URL without a scheme, such as
+// localhost:8080/events, is an http:// one.
 //
 // Each event goes to standard output as an event-stream block: an "event:"
 // line (left out for type "message"), an "id:" line (left out when there is
@@ -102,8 +107,9 @@ Connections, reconnections and errors go to stderr, where a URL never shows
 its user, password, query or fragment. Each line starts with the
 connection's state: after an error, Connecting means that sse will
 reconnect, and Closed that it will not. -s silences the status lines
-(connected, reconnected, an error that sse retries, interrupted), and
-leaves the error that ends the run, so unlike curl -s it needs no -S.
+(connected, reconnected, an error that sse retries, interrupted,
+terminated), and leaves the error that ends the run: unlike curl -s, it
+needs no -S for that.
 
 As in curl, -H 'Key:', with no value, removes a header: one that sse sends
 by default (Accept: text/event-stream, Cache-Control: no-cache), one that
@@ -146,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		headers headerFlag
 		types   listFlag
 	)
-	fs.Var(&headers, "H", "add the request header `'Key: Value'`; repeatable (the last one for a key wins); 'Key:', with no value, sends no such header, not even a default one such as Accept")
+	fs.Var(&headers, "H", "add the request header `'Key: Value'`, or remove it with 'Key:'; repeatable (the last one for a key wins)")
 	userPass := fs.String("u", "", "send `user:password` with basic authentication (a -H Authorization replaces it)")
 	method := fs.String("X", "", "request `method` (default GET, or POST with -d)")
 	data := fs.String("d", "", "request body `data`, or @file to read it from a file; sent again on each reconnection, as application/x-www-form-urlencoded unless -H sets a Content-Type")

@@ -175,16 +175,35 @@ func TestRequestFlags(t *testing.T) {
 	assert.Equal(t, "text/event-stream", got.Header.Get("Accept"))
 }
 
-func TestBasicAuth(t *testing.T) {
+// TestRequestHeaders shows the headers that -H, -u and -d send, and that
+// -H 'Key:' removes, the defaults included.
+func TestRequestHeaders(t *testing.T) {
 	t.Parallel()
+	const form = "application/x-www-form-urlencoded"
+	basic := func(userPass string) []string {
+		return []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(userPass))}
+	}
 	tests := map[string]struct {
 		args []string
-		want string // the Authorization header
+		key  string
+		want []string // the values that the server got
 	}{
-		"-u":                {[]string{"-u", "alice:s3cret"}, "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))},
-		"empty password":    {[]string{"-u", "alice:"}, "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"))},
-		"colon in password": {[]string{"-u", "alice:a:b"}, "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:a:b"))},
-		"-H replaces -u":    {[]string{"-H", "Authorization: Bearer t", "-u", "alice:s3cret"}, "Bearer t"},
+		"-u":                   {[]string{"-u", "alice:s3cret"}, "Authorization", basic("alice:s3cret")},
+		"-u, empty password":   {[]string{"-u", "alice:"}, "Authorization", basic("alice:")},
+		"-u, colon in it":      {[]string{"-u", "alice:a:b"}, "Authorization", basic("alice:a:b")},
+		"-H replaces -u":       {[]string{"-H", "Authorization: Bearer t", "-u", "alice:s3cret"}, "Authorization", []string{"Bearer t"}},
+		"-d":                   {[]string{"-d", "a=1"}, "Content-Type", []string{form}},
+		"-d, -H":               {[]string{"-d", "{}", "-H", "Content-Type: application/json"}, "Content-Type", []string{"application/json"}},
+		"-H, -d":               {[]string{"-H", "Content-Type: application/json", "-d", "{}"}, "Content-Type", []string{"application/json"}},
+		"-d and -X":            {[]string{"-X", "PUT", "-d", "a=1"}, "Content-Type", []string{form}},
+		"no -d":                {nil, "Content-Type", nil},
+		"remove Accept":        {[]string{"-H", "Accept:"}, "Accept", nil},
+		"remove Cache-Control": {[]string{"-H", "Cache-Control:  "}, "Cache-Control", nil},
+		"keep the other":       {[]string{"-H", "Accept:"}, "Cache-Control", []string{"no-cache"}},
+		"remove -d's":          {[]string{"-d", "a=1", "-H", "Content-Type:"}, "Content-Type", nil},
+		"remove -u's":          {[]string{"-u", "alice:s3cret", "-H", "authorization:"}, "Authorization", nil},
+		"remove an earlier -H": {[]string{"-H", "X-A: 1", "-H", "X-A:"}, "X-A", nil},
+		"remove, set again":    {[]string{"-H", "Accept:", "-H", "Accept: application/json"}, "Accept", []string{"application/json"}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -194,7 +213,7 @@ func TestBasicAuth(t *testing.T) {
 			require.Equal(t, exitOK, res.code, res.stderr)
 			reqs := srv.Requests()
 			require.Len(t, reqs, 1)
-			assert.Equal(t, []string{tt.want}, reqs[0].Header.Values("Authorization"))
+			assert.Equal(t, tt.want, reqs[0].Header.Values(tt.key))
 		})
 	}
 }
@@ -232,60 +251,6 @@ func TestInsecure(t *testing.T) {
 	require.Equal(t, exitOK, res.code, res.stderr)
 	assert.Equal(t, "data: x\n\n", res.stdout)
 	assert.Len(t, srv.Requests(), 1, "only -k got through")
-}
-
-func TestRemoveHeader(t *testing.T) {
-	t.Parallel()
-	tests := map[string]struct {
-		args []string
-		key  string
-		want []string // the values the server sees
-	}{
-		"Accept":             {[]string{"-H", "Accept:"}, "Accept", nil},
-		"Cache-Control":      {[]string{"-H", "Cache-Control:  "}, "Cache-Control", nil},
-		"the other default":  {[]string{"-H", "Accept:"}, "Cache-Control", []string{"no-cache"}},
-		"-d's Content-Type":  {[]string{"-d", "a=1", "-H", "Content-Type:"}, "Content-Type", nil},
-		"-u's Authorization": {[]string{"-u", "alice:s3cret", "-H", "authorization:"}, "Authorization", nil},
-		"an earlier -H":      {[]string{"-H", "X-A: 1", "-H", "X-A:"}, "X-A", nil},
-		"set again":          {[]string{"-H", "Accept:", "-H", "Accept: application/json"}, "Accept", []string{"application/json"}},
-	}
-	for name, tt := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
-			res := runSSE(t, append(tt.args, "-count", "1", srv.URL)...)
-			require.Equal(t, exitOK, res.code, res.stderr)
-			reqs := srv.Requests()
-			require.Len(t, reqs, 1)
-			assert.Equal(t, tt.want, reqs[0].Header.Values(tt.key))
-		})
-	}
-}
-
-func TestDataContentType(t *testing.T) {
-	t.Parallel()
-	const form = "application/x-www-form-urlencoded"
-	tests := map[string]struct {
-		args []string
-		want []string // the Content-Type headers
-	}{
-		"-d":        {[]string{"-d", "a=1"}, []string{form}},
-		"-d, -H":    {[]string{"-d", "{}", "-H", "Content-Type: application/json"}, []string{"application/json"}},
-		"-H, -d":    {[]string{"-H", "Content-Type: application/json", "-d", "{}"}, []string{"application/json"}},
-		"-d and -X": {[]string{"-X", "PUT", "-d", "a=1"}, []string{form}},
-		"no -d":     {nil, nil},
-	}
-	for name, tt := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
-			res := runSSE(t, append(tt.args, "-count", "1", srv.URL)...)
-			require.Equal(t, exitOK, res.code, res.stderr)
-			reqs := srv.Requests()
-			require.Len(t, reqs, 1)
-			assert.Equal(t, tt.want, reqs[0].Header.Values("Content-Type"))
-		})
-	}
 }
 
 func TestDataFromFile(t *testing.T) {
