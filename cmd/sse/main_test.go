@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +23,14 @@ import (
 	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the command itself, main and all, when the test binary is
+// started with SSE_TEST_MAIN=1 (see TestSignal), and the tests otherwise.
+func TestMain(m *testing.M) {
+	if os.Getenv("SSE_TEST_MAIN") == "1" {
+		main()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 type result struct {
 	code           int
@@ -110,6 +120,41 @@ func TestFlagsAfterURL(t *testing.T) {
 	assert.Equal(t, `{"type":"message","data":"x","id":""}`+"\n", res.stdout)
 }
 
+func TestURLWithoutScheme(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+	hostPort := strings.TrimPrefix(srv.URL, "http://")
+	_, port, _ := strings.Cut(hostPort, ":")
+	for _, host := range []string{hostPort, "localhost:" + port} {
+		t.Run(host, func(t *testing.T) {
+			res := runSSE(t, "-count", "1", host+"/events")
+			require.Equal(t, exitOK, res.code, res.stderr)
+			assert.Equal(t, "data: x\n\n", res.stdout)
+			assert.Contains(t, res.stderr, "connected to http://"+host+"/events")
+		})
+	}
+	reqs := srv.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "/events", reqs[1].URL)
+}
+
+func TestWithScheme(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"localhost:8080/events":              "http://localhost:8080/events",
+		"127.0.0.1:8080/events":              "http://127.0.0.1:8080/events",
+		"[::1]:8080/x":                       "http://[::1]:8080/x",
+		"example.com":                        "http://example.com",
+		"localhost:8080/x?next=http://a.b/c": "http://localhost:8080/x?next=http://a.b/c",
+		"http://a.test/x":                    "http://a.test/x",
+		"HTTPS://a.test/x":                   "HTTPS://a.test/x",
+		"ftp://a.test/x":                     "ftp://a.test/x", // refused later, not made http
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, withScheme(in), in)
+	}
+}
+
 func TestRequestFlags(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
@@ -128,6 +173,84 @@ func TestRequestFlags(t *testing.T) {
 	assert.Equal(t, "text/plain", got.Header.Get("Content-Type"))
 	assert.Equal(t, "42", got.LastEventID)
 	assert.Equal(t, "text/event-stream", got.Header.Get("Accept"))
+}
+
+// TestRequestHeaders shows the headers that -H, -u and -d send, and that
+// -H 'Key:' removes, the defaults included.
+func TestRequestHeaders(t *testing.T) {
+	t.Parallel()
+	const form = "application/x-www-form-urlencoded"
+	basic := func(userPass string) []string {
+		return []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(userPass))}
+	}
+	tests := map[string]struct {
+		args []string
+		key  string
+		want []string // the values that the server got
+	}{
+		"-u":                   {[]string{"-u", "alice:s3cret"}, "Authorization", basic("alice:s3cret")},
+		"-u, empty password":   {[]string{"-u", "alice:"}, "Authorization", basic("alice:")},
+		"-u, colon in it":      {[]string{"-u", "alice:a:b"}, "Authorization", basic("alice:a:b")},
+		"-H replaces -u":       {[]string{"-H", "Authorization: Bearer t", "-u", "alice:s3cret"}, "Authorization", []string{"Bearer t"}},
+		"-d":                   {[]string{"-d", "a=1"}, "Content-Type", []string{form}},
+		"-d, -H":               {[]string{"-d", "{}", "-H", "Content-Type: application/json"}, "Content-Type", []string{"application/json"}},
+		"-H, -d":               {[]string{"-H", "Content-Type: application/json", "-d", "{}"}, "Content-Type", []string{"application/json"}},
+		"-d and -X":            {[]string{"-X", "PUT", "-d", "a=1"}, "Content-Type", []string{form}},
+		"no -d":                {nil, "Content-Type", nil},
+		"remove Accept":        {[]string{"-H", "Accept:"}, "Accept", nil},
+		"remove Cache-Control": {[]string{"-H", "Cache-Control:  "}, "Cache-Control", nil},
+		"keep the other":       {[]string{"-H", "Accept:"}, "Cache-Control", []string{"no-cache"}},
+		"remove -d's":          {[]string{"-d", "a=1", "-H", "Content-Type:"}, "Content-Type", nil},
+		"remove -u's":          {[]string{"-u", "alice:s3cret", "-H", "authorization:"}, "Authorization", nil},
+		"remove an earlier -H": {[]string{"-H", "X-A: 1", "-H", "X-A:"}, "X-A", nil},
+		"remove, set again":    {[]string{"-H", "Accept:", "-H", "Accept: application/json"}, "Accept", []string{"application/json"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+			res := runSSE(t, append(tt.args, "-count", "1", srv.URL)...)
+			require.Equal(t, exitOK, res.code, res.stderr)
+			reqs := srv.Requests()
+			require.Len(t, reqs, 1)
+			assert.Equal(t, tt.want, reqs[0].Header.Values(tt.key))
+		})
+	}
+}
+
+func TestBasicAuthRedirect(t *testing.T) {
+	t.Parallel()
+	other := newServer(t, est.Script{est.Data("x"), est.Stall()})
+	srv := newServer(t, est.Script{est.Status(http.StatusTemporaryRedirect, "Location", other.URL+"/b")})
+	res := runSSE(t, "-u", "alice:s3cret", "-count", "1", srv.URL+"/a")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	reqs := srv.Requests()
+	require.Len(t, reqs, 1)
+	user, pass, ok := (&http.Request{Header: reqs[0].Header}).BasicAuth()
+	assert.True(t, ok)
+	assert.Equal(t, "alice", user)
+	assert.Equal(t, "s3cret", pass)
+	reqs = other.Requests()
+	require.Len(t, reqs, 1)
+	assert.Empty(t, reqs[0].Header.Values("Authorization"), "not sent to another origin")
+}
+
+func TestInsecure(t *testing.T) {
+	t.Parallel()
+	srv := est.NewUnstartedServer(est.Script{est.Data("x"), est.Stall()})
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	res := runSSE(t, "-count", "1", srv.URL)
+	assert.Equal(t, exitError, res.code)
+	assert.Contains(t, res.stderr, "certificate")
+	assert.Empty(t, res.stdout)
+
+	res = runSSE(t, "-k", "-count", "1", srv.URL)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	assert.Equal(t, "data: x\n\n", res.stdout)
+	assert.Len(t, srv.Requests(), 1, "only -k got through")
 }
 
 func TestDataFromFile(t *testing.T) {
@@ -191,6 +314,107 @@ func TestReconnectResumes(t *testing.T) {
 	assert.Contains(t, res.stderr, `sse: Open: reconnected to `+srv.URL+` with Last-Event-ID "1"`)
 }
 
+func TestSilent(t *testing.T) {
+	t.Parallel()
+	dropThen404 := []est.Script{
+		{est.Data("a"), est.Drop()},
+		{est.Status(http.StatusNotFound), est.Raw("gone")},
+	}
+	tests := map[string]struct {
+		scripts []est.Script
+		args    []string
+		code    int
+		want    []string // in stderr
+		lines   int      // of stderr
+	}{
+		"status lines": {
+			scripts: dropThen404, args: []string{"-retry", "1ms"}, code: exitError,
+			want:  []string{"sse: Open: connected to", "sse: Connecting: error:", "sse: Closed: error:", "404 Not Found: gone"},
+			lines: 3,
+		},
+		"-s keeps the error that ends the run": {
+			scripts: dropThen404, args: []string{"-s", "-retry", "1ms"}, code: exitError,
+			want:  []string{"sse: Closed: error:", "404 Not Found: gone"},
+			lines: 1,
+		},
+		"-s on success": {
+			scripts: []est.Script{{est.Data("a"), est.Stall()}}, args: []string{"-s", "-count", "1"},
+			code: exitOK,
+		},
+		"-s keeps a usage error": {
+			args: []string{"-s", "-count", "-1"}, code: exitUsage,
+			want:  []string{"sse: -count", `Run "sse -help"`},
+			lines: 2,
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, tt.scripts...)
+			res := runSSE(t, append(tt.args, srv.URL)...)
+			assert.Equal(t, tt.code, res.code, res.stderr)
+			for _, want := range tt.want {
+				assert.Contains(t, res.stderr, want)
+			}
+			assert.Equal(t, tt.lines, strings.Count(res.stderr, "\n"), res.stderr)
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	secrets := []string{"alice", "s3cret", "t0k3n", "fr4g"}
+	const userinfo, path = "alice:s3cret@", "/x?token=t0k3n#fr4g"
+	resumes := []est.Script{
+		{est.Send(est.Event{ID: "1", Data: "a"}), est.Drop()},
+		{est.Send(est.Event{ID: "2", Data: "b"}), est.Drop()},
+		{est.Status(http.StatusNotFound), est.Raw("gone")},
+	}
+	tests := map[string]struct {
+		scripts []est.Script // nil for a server that is gone
+		args    func(hostPort string) []string
+		code    int
+		want    string // the redacted URL, with "HOST" for hostPort
+	}{
+		"status lines and errors": {
+			scripts: resumes, code: exitError, want: "reconnected to http://HOST/x with",
+			args: func(hp string) []string { return []string{"-retry", "1ms", "http://" + userinfo + hp + path} },
+		},
+		"without a scheme": {
+			scripts: resumes, code: exitError, want: "connected to http://HOST/x\n",
+			args: func(hp string) []string { return []string{"-retry", "1ms", userinfo + hp + path} },
+		},
+		"no server": {
+			code: exitError, want: "GET http://HOST/x:",
+			args: func(hp string) []string { return []string{"-max-retries", "0", "http://" + userinfo + hp + path} },
+		},
+		"two URLs": {
+			code: exitUsage, want: `["http://HOST/x" "http://HOST/x"]`,
+			args: func(hp string) []string { u := "http://" + userinfo + hp + path; return []string{u, u} },
+		},
+		"bad scheme": {
+			code: exitUsage, want: `"ftp://HOST/x"`,
+			args: func(hp string) []string { return []string{"ftp://" + userinfo + hp + path} },
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, tt.scripts...)
+			if tt.scripts == nil {
+				srv.Close()
+			}
+			hostPort := strings.TrimPrefix(srv.URL, "http://")
+			res := runSSE(t, tt.args(hostPort)...)
+			assert.Equal(t, tt.code, res.code, res.stderr)
+			assert.Contains(t, res.stderr, strings.ReplaceAll(tt.want, "HOST", hostPort))
+			for _, secret := range secrets {
+				assert.NotContains(t, res.stderr, secret)
+			}
+		})
+	}
+}
+
 func TestNoContent(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, est.Script{est.Status(http.StatusNoContent)})
@@ -217,16 +441,41 @@ func TestEventTooLarge(t *testing.T) {
 	assert.Len(t, srv.Requests(), 1, "a too large event is not retried")
 }
 
+// TestInterrupt also shows that the output is not buffered, -N or not: the
+// event is written while the stream is still open.
 func TestInterrupt(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, est.Script{est.Data("a"), est.Stall()})
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	stdout := &cancelWriter{cancel: cancel}
-	var stderr bytes.Buffer
-	code := run(ctx, []string{srv.URL}, stdout, &stderr)
-	assert.Equal(t, exitInterrupted, code, stderr.String())
-	assert.Equal(t, "data: a\n\n", stdout.buf.String())
+	tests := map[string]struct {
+		flags  []string
+		cause  error // of the context's end; nil for a plain cancel
+		code   int
+		stderr string // its last line, or "" for an empty stderr
+	}{
+		"cancel":  {nil, nil, exitInterrupted, "sse: interrupted\n"},
+		"SIGINT":  {nil, signalError{os.Interrupt}, exitInterrupted, "sse: interrupted\n"},
+		"SIGTERM": {nil, signalError{syscall.SIGTERM}, exitTerminated, "sse: terminated\n"},
+		"-N":      {[]string{"-N"}, nil, exitInterrupted, "sse: interrupted\n"},
+		"-s":      {[]string{"-s"}, signalError{syscall.SIGTERM}, exitTerminated, ""},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, est.Script{est.Data("a"), est.Stall()})
+			ctx, cancel := context.WithCancelCause(t.Context())
+			ctx, stop := context.WithTimeout(ctx, 10*time.Second)
+			defer stop()
+			stdout := &cancelWriter{cancel: func() { cancel(tt.cause) }}
+			var stderr bytes.Buffer
+			code := run(ctx, append(tt.flags, srv.URL), stdout, &stderr)
+			assert.Equal(t, tt.code, code, stderr.String())
+			assert.Equal(t, "data: a\n\n", stdout.buf.String())
+			if tt.stderr == "" {
+				assert.Empty(t, stderr.String())
+				return
+			}
+			assert.True(t, strings.HasSuffix(stderr.String(), tt.stderr), stderr.String())
+		})
+	}
 }
 
 func TestWriteError(t *testing.T) {
@@ -240,24 +489,42 @@ func TestWriteError(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	t.Parallel()
-	tests := map[string][]string{
-		"no URL":             {},
-		"two URLs":           {"http://a.test", "http://b.test"},
-		"bad int":            {"-count", "x", "http://a.test"},
-		"negative count":     {"-count", "-1", "http://a.test"},
-		"header without key": {"-H", ": v", "http://a.test"},
-		"header no colon":    {"-H", "X-A", "http://a.test"},
-		"unknown flag":       {"-nope", "http://a.test"},
-		"bad URL":            {"ftp://a.test"},
-		"negative retry":     {"-retry", "-1s", "http://a.test"},
-		"zero event size":    {"-max-event-size", "0", "http://a.test"},
-		"bad method":         {"-X", "GE T", "http://a.test"},
+	const u = "http://a.test"
+	tests := map[string]struct {
+		args []string
+		want string // in stderr
+	}{
+		"no URL":                {nil, "sse: no URL"},
+		"two URLs":              {[]string{u, "http://b.test"}, "sse: one URL only"},
+		"bad int":               {[]string{"-count", "x", u}, `invalid value "x" for flag -count`},
+		"negative count":        {[]string{"-count", "-1", u}, "sse: -count: must not be negative"},
+		"header without key":    {[]string{"-H", ": v", u}, `for flag -H: want "Key: Value"`},
+		"header no colon":       {[]string{"-H", "X-A", u}, `for flag -H: want "Key: Value"`},
+		"bad header name":       {[]string{"-H", "X A: v", u}, `for flag -H: invalid header name "X A"`},
+		"header Last-Event-ID":  {[]string{"-H", "last-event-id: 5", u}, "for flag -H: send Last-Event-ID with -last-event-id"},
+		"control in header":     {[]string{"-H", "X-A: a\x01b", u}, "for flag -H: the value holds a control character"},
+		"unknown flag":          {[]string{"-nope", u}, "flag provided but not defined: -nope"},
+		"bad URL":               {[]string{"ftp://a.test"}, `sse: invalid URL "ftp://a.test": the scheme must be http or https`},
+		"no host":               {[]string{"http:///x"}, "no host"},
+		"negative retry":        {[]string{"-retry", "-1s", u}, "sse: -retry: negative duration"},
+		"zero max-retry-delay":  {[]string{"-max-retry-delay", "0", u}, "sse: -max-retry-delay: the duration must be positive"},
+		"max-retries below -1":  {[]string{"-max-retries", "-2", u}, "sse: -max-retries: want -1"},
+		"negative idle-timeout": {[]string{"-idle-timeout", "-1ms", u}, "sse: -idle-timeout: negative duration"},
+		"zero event size":       {[]string{"-max-event-size", "0", u}, "sse: -max-event-size: the size must be positive"},
+		"negative event size":   {[]string{"-max-event-size", "-5", u}, "sse: -max-event-size: the size must be positive"},
+		"bad method":            {[]string{"-X", "GE T", u}, `sse: -X: invalid method "GE T"`},
+		"empty method":          {[]string{"-X", "", u}, `sse: -X: invalid method ""`},
+		"control in ID":         {[]string{"-last-event-id", "a\nb", u}, "sse: -last-event-id: the ID holds a control character"},
+		"-u without colon":      {[]string{"-u", "alice", u}, "sse: -u: want user:password"},
 	}
-	for name, args := range tests {
+	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			res := runSSE(t, args...)
+			res := runSSE(t, tt.args...)
 			assert.Equal(t, exitUsage, res.code)
+			assert.Contains(t, res.stderr, tt.want)
+			assert.NotContains(t, res.stderr, "With", "the flag, not the library's option")
+			assert.NotContains(t, res.stderr, "eventsource:")
 			assert.Contains(t, res.stderr, `Run "sse -help" for usage.`)
 			assert.NotContains(t, res.stderr, "Exit status:", "a hint, not the whole usage")
 			assert.Empty(t, res.stdout)
@@ -273,6 +540,9 @@ func TestHelp(t *testing.T) {
 	assert.Contains(t, res.stdout, "-max-retries")
 	assert.Contains(t, res.stdout, "Exit status:")
 	assert.Contains(t, res.stdout, "130")
+	assert.Contains(t, res.stdout, "143")
+	assert.Contains(t, res.stdout, "-N")
+	assert.Contains(t, res.stdout, "never buffered")
 	assert.Empty(t, res.stderr)
 }
 
@@ -289,7 +559,7 @@ func TestDoubleDash(t *testing.T) {
 // write, as a Ctrl-C after the first event would.
 type cancelWriter struct {
 	buf    bytes.Buffer // not embedded: its WriteString would bypass Write
-	cancel context.CancelFunc
+	cancel func()
 }
 
 func (w *cancelWriter) Write(p []byte) (int, error) {
