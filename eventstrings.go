@@ -1,0 +1,105 @@
+// This file holds where the strings of an event come from: the blocks that
+// small events share, the cache of recent event types, and the hand-over
+// of a data buffer that becomes an event's Data without a copy.
+
+package eventsource
+
+import (
+	"strings"
+	"unsafe"
+)
+
+const (
+	// slabSize is how many bytes of small events' strings are allocated
+	// at once.
+	slabSize = 16 << 10
+	// maxSlabbed is the largest event (data and new ID) that shares a
+	// slab; a larger one has an allocation of its own.
+	maxSlabbed = 1 << 10
+	// maxTypes is how many recent event types a Decoder keeps, and
+	// maxKeptField the longest type it keeps, and the largest type or ID
+	// buffer it keeps between events: a server that sends huge types or
+	// IDs must not leave them held.
+	maxTypes     = 8
+	maxKeptField = 256
+)
+
+// handOver returns raw, the data of the event being dispatched, as a string
+// without a copy. It is the one place where a byte slice becomes a string
+// that shares its memory, and the rule that makes it safe is:
+//
+//   - raw lies in d.data, a buffer that readLongData made for this event
+//     alone (d.owned), never one the read buffer or an earlier event
+//     shares;
+//   - handOver forgets d.data, so the Decoder never writes it again: the
+//     next event's data goes to a new buffer;
+//   - dispatch calls it only when the buffer is not much larger than raw,
+//     so the string does not pin much unused memory.
+//
+// TestDecoderLongDataLines makes events hand their buffers over and then
+// writes more lines after them, in every read size and line end: any
+// reuse shows as an event that changed.
+func (d *Decoder) handOver(raw []byte) string {
+	d.data, d.owned = nil, false
+	return unsafe.String(unsafe.SliceData(raw), len(raw))
+}
+
+// newString returns a string of a followed by b. Small ones are carved out
+// of a shared slab, so that a stream of small events allocates once per
+// slab rather than once per event. The slab is a strings.Builder: what it
+// holds is never written again, and a string of it stays valid.
+func (d *Decoder) newString(a, b []byte) string {
+	n := len(a) + len(b)
+	switch {
+	case n == 0:
+		return ""
+	case n > maxSlabbed && len(b) == 0:
+		return string(a)
+	case n > maxSlabbed:
+		var sb strings.Builder
+		sb.Grow(n)
+		sb.Write(a)
+		sb.Write(b)
+		return sb.String()
+	}
+	if d.slab.Cap()-d.slab.Len() < n {
+		d.slab.Reset()
+		d.slab.Grow(slabSize)
+	}
+	at := d.slab.Len()
+	d.slab.Write(a)
+	d.slab.Write(b)
+	return d.slab.String()[at:]
+}
+
+// eventType returns the type buffer as a string. Streams use a handful of
+// types: the last few are kept, so that a type that comes again costs no
+// allocation.
+func (d *Decoder) eventType() string {
+	if d.sameType {
+		return d.types[0]
+	}
+	if len(d.typ) == 0 {
+		return "message"
+	}
+	for i, t := range d.types {
+		if t == string(d.typ) {
+			if i > 0 {
+				// Move to front: the most frequent types stay cheapest.
+				copy(d.types[1:i+1], d.types[:i])
+				d.types[0] = t
+			}
+			return t
+		}
+	}
+	t := string(d.typ)
+	if len(t) > maxKeptField {
+		return t
+	}
+	if len(d.types) < maxTypes {
+		d.types = append(d.types, "")
+	}
+	copy(d.types[1:], d.types)
+	d.types[0] = t
+	return t
+}
