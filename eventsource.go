@@ -100,8 +100,8 @@ func New(rawURL string, opts ...Option) (*EventSource, error) {
 	}
 	cfg := defaultConfig()
 	for _, opt := range opts {
-		if opt != nil {
-			opt(&cfg)
+		if opt.apply != nil {
+			opt.apply(&cfg)
 		}
 	}
 	if len(cfg.errs) > 0 {

@@ -983,21 +983,20 @@ func TestNewValidation(t *testing.T) {
 		url  string
 		opt  eventsource.Option
 	}{
-		{"bad URL", "http://[::1", nil},
-		{"ftp scheme", "ftp://example.com/events", nil},
-		{"no scheme", "example.com/events", nil},
-		{"no host", "http:///events", nil},
+		{"bad URL", "http://[::1", eventsource.Option{}},
+		{"ftp scheme", "ftp://example.com/events", eventsource.Option{}},
+		{"no scheme", "example.com/events", eventsource.Option{}},
+		{"no host", "http:///events", eventsource.Option{}},
 		{"WithRetry(-1)", good, eventsource.WithRetry(-1)},
-		{"WithMaxEventSize(0)", good, eventsource.WithMaxEventSize(0)},
-		{"WithMaxRetryDelay(0)", good, eventsource.WithMaxRetryDelay(0)},
-		{"WithMaxRetryAfter(0)", good, eventsource.WithMaxRetryAfter(0)},
+		{"WithMaxEventSize(-1)", good, eventsource.WithMaxEventSize(-1)},
+		{"WithMaxRetryDelay(-1)", good, eventsource.WithMaxRetryDelay(-1)},
+		{"WithMaxRetryAfter(-1)", good, eventsource.WithMaxRetryAfter(-1)},
 		{"WithIdleTimeout(-1)", good, eventsource.WithIdleTimeout(-1)},
 		{"header name with a space", good, eventsource.WithHeader("Bad Name", "v")},
 		{"header name with a colon", good, eventsource.WithHeader("X:Y", "v")},
 		{"empty header name", good, eventsource.WithHeader("", "v")},
 		{"header value with CRLF", good, eventsource.WithHeader("X-A", "a\r\nX-B: b")},
 		{"bad method", good, eventsource.WithMethod("GE T")},
-		{"WithHTTPClient(nil)", good, eventsource.WithHTTPClient(nil)},
 		{"client with a Timeout", good, eventsource.WithHTTPClient(&http.Client{Timeout: time.Second})},
 		{"WithLastEventID with LF", good, eventsource.WithLastEventID("1\n2")},
 		{"Last-Event-ID by WithHeader", good, eventsource.WithHeader("last-event-id", "7")},
@@ -1018,6 +1017,37 @@ func TestNewValidation(t *testing.T) {
 		assert.Equal(t, u, es.URL())
 		assert.Equal(t, eventsource.Connecting, es.ReadyState())
 	})
+}
+
+// TestOptionZeroMeansDefault: a nil or zero argument means the default,
+// also after an earlier option set something else: the method is GET, the
+// client http.DefaultClient, the event size 16 MiB, the backoff cap 30s
+// and the Retry-After cap an hour.
+func TestOptionZeroMeansDefault(t *testing.T) {
+	t.Parallel()
+	srv := faultServer(t,
+		est.Script{est.Status(http.StatusServiceUnavailable, "Retry-After", "7200")},
+		est.Script{est.Status(http.StatusServiceUnavailable)},
+		est.Script{est.Data(strings.Repeat("x", 100)), est.Stall()})
+	clock := eventsource.NewFakeClock(true)
+	failing := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("not this client")
+	})}
+	es, err := eventsource.New(srv.URL, eventsource.WithClock(clock), zeroJitter, lastingAttempts(clock),
+		eventsource.WithRetry(20*time.Second),
+		eventsource.WithMethod(http.MethodPost), eventsource.WithMethod(""),
+		eventsource.WithHTTPClient(failing), eventsource.WithHTTPClient(nil),
+		eventsource.WithMaxEventSize(10), eventsource.WithMaxEventSize(0),
+		eventsource.WithMaxRetryDelay(time.Millisecond), eventsource.WithMaxRetryDelay(0),
+		eventsource.WithMaxRetryAfter(time.Second), eventsource.WithMaxRetryAfter(0),
+		eventsource.Option{})
+	require.NoError(t, err)
+	es.OnEvent(func(eventsource.Event) { es.Close() })
+	require.NoError(t, recv(t, run(t, es)))
+	assert.Equal(t, []time.Duration{time.Hour, 30 * time.Second}, clock.Durations())
+	for _, req := range srv.Requests() {
+		assert.Equal(t, http.MethodGet, req.Method)
+	}
 }
 
 // TestNewErrorHidesSecrets: an invalid URL's error does not repeat its

@@ -41,16 +41,16 @@ const SuccessAfter = successAfter
 
 // WithJitter replaces the random jitter of the backoff.
 func WithJitter(fn func(time.Duration) time.Duration) Option {
-	return func(c *config) { c.jitter = fn }
+	return Option{func(c *config) { c.jitter = fn }}
 }
 
 // WithClock makes the EventSource use c instead of the wall clock for its
 // timers (reconnection waits and the idle timeout) and for Now.
 func WithClock(c *FakeClock) Option {
-	return func(cfg *config) {
+	return Option{func(cfg *config) {
 		cfg.now = c.Now
 		cfg.afterFunc = func(d time.Duration, f func()) timer { return c.afterFunc(d, f) }
-	}
+	}}
 }
 
 // A FakeClock is a clock that moves only when the test says so. Every timer
@@ -168,5 +168,5 @@ func (t *FakeTimer) Reset(time.Duration) bool {
 // WithErrorBodyTimeout shortens the time allowed to read the body of an
 // error response.
 func WithErrorBodyTimeout(d time.Duration) Option {
-	return func(c *config) { c.errorBodyTimeout = d }
+	return Option{func(c *config) { c.errorBodyTimeout = d }}
 }

@@ -1,3 +1,6 @@
+// This file holds the options of an EventSource, and its defaults, which
+// live in defaultConfig and nowhere else.
+
 package eventsource
 
 import (
@@ -11,8 +14,20 @@ import (
 )
 
 // An Option configures an [EventSource]. Options only record values; [New]
-// checks them all, and returns an error naming the first bad one.
-type Option func(*config)
+// applies them in order, a later one replacing an earlier one, checks them
+// all, and returns an error naming the first bad one. The zero Option does
+// nothing.
+//
+// One rule holds for every option: a nil or zero argument means the
+// default, so that a value taken from a config file or a flag left unset
+// needs no special case. Two options are the exceptions, because in the
+// browser's model their zero is a setting of its own: [WithRetry](0)
+// reconnects at once, and [WithMaxRetries](0) never reconnects. A negative
+// number or duration is an error, but for [WithMaxRetries], where it means
+// for ever.
+type Option struct {
+	apply func(*config)
+}
 
 // config holds every setting of an EventSource. Its defaults live in
 // defaultConfig, and nowhere else.
@@ -78,23 +93,23 @@ func uniformJitter(d time.Duration) time.Duration {
 	return rand.N(d/2 + 1)
 }
 
-// WithHTTPClient sets the client that makes the requests. The default is
-// [http.DefaultClient]. The client is copied, never changed: the copy adds a
-// CheckRedirect that drops custom headers on a redirect to another origin,
-// then runs c's own CheckRedirect, if any. c must not be nil, and its Timeout
-// must be 0, because a Timeout cuts every stream short; use [WithIdleTimeout]
-// to detect a dead connection.
+// WithHTTPClient sets the client that makes the requests. The default, and
+// what nil means, is [http.DefaultClient]. The client is copied, never
+// changed: the copy adds a CheckRedirect that drops custom headers on a
+// redirect to another origin, then runs c's own CheckRedirect, if any. c's
+// Timeout must be 0, because a Timeout cuts every stream short; use
+// [WithIdleTimeout] to detect a dead connection.
 func WithHTTPClient(c *http.Client) Option {
-	return func(cfg *config) {
+	return Option{func(cfg *config) {
 		switch {
 		case c == nil:
-			cfg.errs = append(cfg.errs, errors.New("WithHTTPClient: nil client"))
+			cfg.client = http.DefaultClient
 		case c.Timeout != 0:
 			cfg.errs = append(cfg.errs, errors.New("WithHTTPClient: the client has a Timeout, which would cut every stream; set it to 0 and use WithIdleTimeout"))
 		default:
 			cfg.client = c
 		}
-	}
+	}}
 }
 
 // WithHeader sets a header on every request, the first and each
@@ -108,7 +123,7 @@ func WithHTTPClient(c *http.Client) Option {
 // requests carry no Accept after WithHeader("Accept", ""). The key must be a
 // valid header name, and the value hold no control character but tab.
 func WithHeader(key, value string) Option {
-	return func(c *config) {
+	return Option{func(c *config) {
 		switch {
 		case !validToken(key):
 			c.errs = append(c.errs, fmt.Errorf("WithHeader: invalid header name %q", key))
@@ -122,89 +137,89 @@ func WithHeader(key, value string) Option {
 		default:
 			c.header.Set(key, value)
 		}
-	}
+	}}
 }
 
-// WithMethod sets the request method. The default is GET. An endpoint that
+// WithMethod sets the request method. The default, and what "" means, is
+// GET. An endpoint that
 // answers a POST with a stream that ends (an LLM API) is better read with
 // [NewDecoder] on the response body: an EventSource reconnects when the
 // stream ends, and sends the request again.
 func WithMethod(method string) Option {
-	return func(c *config) {
+	return Option{func(c *config) {
+		if method == "" {
+			method = http.MethodGet
+		}
 		if !validToken(method) {
 			c.errs = append(c.errs, fmt.Errorf("WithMethod: invalid method %q", method))
 			return
 		}
 		c.method = method
-	}
+	}}
 }
 
 // WithBody sets the request body. It is sent again, whole, on every
 // reconnection. Set its Content-Type with [WithHeader]. The default is no
 // body. The EventSource keeps body; do not change it afterwards.
 func WithBody(body []byte) Option {
-	return func(c *config) { c.body = body }
+	return Option{func(c *config) { c.body = body }}
 }
 
 // WithLastEventID sets the last event ID to start from, sent in the
 // Last-Event-ID header of the first request, to resume a stream from a
 // stored position. The default is none.
 func WithLastEventID(id string) Option {
-	return func(c *config) {
+	return Option{func(c *config) {
 		if !validHeaderValue(id) {
 			c.errs = append(c.errs, errors.New("WithLastEventID: the ID holds a control character, which HTTP headers cannot carry"))
 			return
 		}
 		c.lastEventID = id
-	}
+	}}
 }
 
 // WithRetry sets the first reconnection delay, the base of the exponential
 // backoff. A "retry:" field from the server replaces it. The default is 3s;
-// 0 reconnects at once the first time. d must not be negative.
+// 0 reconnects at once the first time (one of the two exceptions to the rule
+// of [Option]), but never sooner than 250 ms after the previous attempt
+// started. d must not be negative.
 func WithRetry(d time.Duration) Option {
-	return func(c *config) {
+	return Option{func(c *config) {
 		if d < 0 {
 			c.errs = append(c.errs, errors.New("WithRetry: negative duration"))
 			return
 		}
 		c.retry = d
-	}
+	}}
 }
 
-// WithMaxRetryDelay caps the exponential backoff. The default is 30s. d must
-// be positive. A Retry-After from the server may ask for longer, and is
-// honoured up to [WithMaxRetryAfter].
+// WithMaxRetryDelay caps the exponential backoff. The default, and what 0
+// means, is 30s. d must not be negative. A Retry-After from the server may
+// ask for longer, and is honoured up to [WithMaxRetryAfter].
 func WithMaxRetryDelay(d time.Duration) Option {
-	return func(c *config) {
-		if d <= 0 {
-			c.errs = append(c.errs, errors.New("WithMaxRetryDelay: duration must be positive"))
-			return
-		}
-		c.maxRetryDelay = d
-	}
+	return Option{func(c *config) {
+		c.maxRetryDelay = nonNegative(c, "WithMaxRetryDelay", d, defaultConfig().maxRetryDelay)
+	}}
 }
 
 // WithMaxRetryAfter caps the wait that a Retry-After header (on a retried
 // status: 5xx, 408, 429) may impose: a longer one, such as a date in the
-// year 9999, waits d instead. The default is 1h. d must be positive. The
-// header's full value stays in [StatusError.RetryAfter].
+// year 9999, waits d instead. The default, and what 0 means, is 1h. d must
+// not be negative. The header's full value stays in
+// [StatusError.RetryAfter].
 func WithMaxRetryAfter(d time.Duration) Option {
-	return func(c *config) {
-		if d <= 0 {
-			c.errs = append(c.errs, errors.New("WithMaxRetryAfter: duration must be positive"))
-			return
-		}
-		c.maxRetryAfter = d
-	}
+	return Option{func(c *config) {
+		c.maxRetryAfter = nonNegative(c, "WithMaxRetryAfter", d, defaultConfig().maxRetryAfter)
+	}}
 }
 
 // WithMaxRetries makes the EventSource give up after n failed reconnections
 // in a row: [EventSource.Run] then returns an error wrapping the last
 // failure. A connection that delivered an event, or stayed open 60 s, resets
-// the count. n < 0, the default, retries for ever; 0 never reconnects.
+// the count. n < 0, the default, retries for ever; 0 never reconnects (one
+// of the two exceptions to the rule of [Option]).
 func WithMaxRetries(n int) Option {
-	return func(c *config) { c.maxRetries = n }
+	return Option{func(c *config) { c.maxRetries = n }}
 }
 
 // WithIdleTimeout drops a connection, and reconnects, when the server goes
@@ -216,37 +231,42 @@ func WithMaxRetries(n int) Option {
 // set d to a few of their intervals. The default, 0, is no timeout. d must
 // not be negative.
 func WithIdleTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d < 0 {
-			c.errs = append(c.errs, errors.New("WithIdleTimeout: negative duration"))
-			return
-		}
-		c.idleTimeout = d
-	}
+	return Option{func(c *config) {
+		c.idleTimeout = nonNegative(c, "WithIdleTimeout", d, 0)
+	}}
 }
 
 // WithMaxEventSize limits one line, and one event's data, to n bytes.
 // A longer line or event ends the connection with an error wrapping
 // [ErrEventTooLarge], which [DefaultRetryPolicy] does not retry.
-// The default is 16 MiB. n must be positive.
+// The default, and what 0 means, is 16 MiB. n must not be negative.
 func WithMaxEventSize(n int) Option {
-	return func(c *config) {
-		if n <= 0 {
-			c.errs = append(c.errs, errors.New("WithMaxEventSize: size must be positive"))
-			return
-		}
-		c.maxEventSize = n
+	return Option{func(c *config) {
+		c.maxEventSize = nonNegative(c, "WithMaxEventSize", n, defaultMaxEventSize)
+	}}
+}
+
+// nonNegative returns v, or def when v is zero; a negative v is an error of
+// the option named opt.
+func nonNegative[T int | time.Duration](c *config, opt string, v, def T) T {
+	switch {
+	case v < 0:
+		c.errs = append(c.errs, fmt.Errorf("%s: negative value %v", opt, v))
+		return def
+	case v == 0:
+		return def
 	}
+	return v
 }
 
 // WithRequestHook sets a function that runs before every attempt, the first
 // and each reconnection, on the goroutine that called Run, with the request
 // about to be sent. It may change the request's headers: refresh a token that
 // expires, sign the request. An error from fn ends the stream for good:
-// [EventSource.OnError] gets it, and Run returns it, wrapped. The default is
-// none.
+// [EventSource.OnError] gets it, and Run returns it, wrapped. The default,
+// and what nil means, is none.
 func WithRequestHook(fn func(req *http.Request) error) Option {
-	return func(c *config) { c.requestHook = fn }
+	return Option{func(c *config) { c.requestHook = fn }}
 }
 
 // WithRetryPolicy sets the function that decides which errors are retried.
@@ -255,21 +275,21 @@ func WithRequestHook(fn func(req *http.Request) error) Option {
 // reconnects after the backoff (within [WithMaxRetries]), false ends the
 // stream. The default is [DefaultRetryPolicy]; nil restores it.
 func WithRetryPolicy(retry func(err error) bool) Option {
-	return func(c *config) {
+	return Option{func(c *config) {
 		if retry == nil {
 			retry = DefaultRetryPolicy
 		}
 		c.retryPolicy = retry
-	}
+	}}
 }
 
 // WithLogger makes the EventSource log to l: connection attempts (Debug),
 // connections opened (Info), reconnections with their delay and cause
 // (Info), and the error that ends the stream (Warn). It never logs header
-// values, bodies, events, or the URL's credentials and query. The default is
-// no logging.
+// values, bodies, events, or the URL's credentials and query. The default,
+// and what nil means, is no logging.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.logger = l }
+	return Option{func(c *config) { c.logger = l }}
 }
 
 // validHeaderValue reports whether net/http can send s as a header value:
