@@ -5,6 +5,7 @@ package eventsource
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -27,17 +28,16 @@ type attempt struct {
 
 // connect makes one attempt and, when it opens, reads the stream until it
 // ends.
-func (es *EventSource) connect(ctx context.Context) (a attempt) {
-	// Callbacks stop when Run's context ends, not when the connection's
-	// does: an idle timeout during a callback lets the event finish.
-	done := ctx.Done()
-	// The idle timer needs a context of the connection's own to cancel;
-	// without one, an idle stream holds a context less.
-	var cancel context.CancelCauseFunc
-	if es.cfg.idleTimeout > 0 {
-		ctx, cancel = context.WithCancelCause(ctx)
-		defer cancel(nil)
-	}
+func (es *EventSource) connect(runCtx context.Context) (a attempt) {
+	// The attempt has a context of its own, which the idle timer and
+	// Reconnect cancel with their cause. Callbacks stop when Run's context
+	// ends, not when the attempt's does: an idle timeout or a Reconnect
+	// during a callback lets the event finish.
+	done := runCtx.Done()
+	ctx, cancel := context.WithCancelCause(runCtx)
+	defer cancel(nil)
+	es.setAttempt(cancel)
+	defer es.setAttempt(nil)
 	resp, idle, err := es.open(ctx, cancel)
 	if idle != nil {
 		defer idle.Stop()
@@ -55,18 +55,21 @@ func (es *EventSource) connect(ctx context.Context) (a attempt) {
 	if fn := es.handlers.Load().onOpen; fn != nil {
 		fn()
 		if isDone(done) {
-			return attempt{err: ctx.Err()}
+			return attempt{err: runCtx.Err()}
 		}
 	}
-	body := &bodyReader{r: resp.Body, stats: &es.stats, idle: idle, d: es.cfg.idleTimeout}
-	defer body.flush()
+	var r io.Reader = &bodyReader{r: resp.Body, stats: &es.stats, idle: idle, d: es.cfg.idleTimeout}
+	if isGzip(resp) {
+		r = &gzipReader{r: r}
+	}
 	lastID := es.LastEventID()
-	dec := newStreamDecoder(body, es.cfg.maxEventSize, lastID)
+	dec := newStreamDecoder(r, es.cfg.maxEventSize, lastID)
 	dec.comment = func(line []byte) {
 		if fn := es.handlers.Load().onComment; fn != nil && !isDone(done) {
 			fn(validString(line))
 		}
 	}
+	attemptDone := ctx.Done()
 	for {
 		ev, err := dec.Next()
 		a.retry, a.retrySet = dec.Retry()
@@ -83,32 +86,44 @@ func (es *EventSource) connect(ctx context.Context) (a attempt) {
 			return a
 		}
 		a.ok = true
-		body.events++
+		es.stats.events.Add(1)
 		if !es.dispatch(&ev, done) {
-			a.err = ctx.Err()
+			a.err = runCtx.Err()
+			return a
+		}
+		if isDone(attemptDone) {
+			// Reconnect was called: the events still buffered are not
+			// dispatched, and come again after the Last-Event-ID.
+			a.err = es.requestError(connError(ctx, ctx.Err()))
 			return a
 		}
 	}
 }
 
 // open sends the request of one attempt, and returns its response once it
-// is a stream, with the idle timer started if cancel is set. It is apart
-// from connect so that its stack frame is gone while the stream is read:
-// an idle stream's goroutine holds as little stack as it can.
+// is a stream, with the idle timer started when there is an idle timeout.
+// It is apart from connect so that its stack frame is gone while the stream
+// is read: an idle stream's goroutine holds as little stack as it can.
 func (es *EventSource) open(ctx context.Context, cancel context.CancelCauseFunc) (*http.Response, timer, error) {
 	req, err := es.newRequest(ctx)
 	if err != nil {
 		return nil, nil, es.requestError(err)
 	}
 	var idle timer
-	if cancel != nil {
+	if es.cfg.idleTimeout > 0 {
 		idle = es.cfg.afterFunc(es.cfg.idleTimeout, func() { cancel(ErrIdleTimeout) })
 	}
 	es.stats.connections.Add(1)
-	es.log(ctx, slog.LevelDebug, "connecting", "method", es.cfg.method, "url", es.logURL, "last_event_id_set", req.Header.Get("Last-Event-ID") != "")
+	es.log(ctx, slog.LevelDebug, "connecting", "method", req.Method, "url", es.logURL, "last_event_id_set", req.Header.Get("Last-Event-ID") != "")
 	resp, err := es.client.Do(req)
 	if err != nil {
 		return nil, idle, es.requestError(connError(ctx, err))
+	}
+	if hook := es.cfg.responseHook; hook != nil {
+		if err := hook(resp); err != nil {
+			resp.Body.Close()
+			return nil, idle, es.requestError(err)
+		}
 	}
 	if err := es.checkResponse(ctx, resp); err != nil {
 		resp.Body.Close()
@@ -138,8 +153,22 @@ func (es *EventSource) newRequest(ctx context.Context) (*http.Request, error) {
 		req.Header.Set("Last-Event-ID", id)
 	}
 	if hook := es.cfg.requestHook; hook != nil {
+		origBody, origHost := req.Body, req.Host
 		if err := hook(req); err != nil {
 			return nil, fmt.Errorf("%w: %w", errHook, err)
+		}
+		if req.Body != origBody {
+			// The hook sent another body, or none: what described the
+			// old one no longer holds.
+			req.GetBody = nil
+			if req.Body == nil || req.Body == http.NoBody {
+				req.Body, req.ContentLength = nil, 0
+			} else if req.ContentLength == int64(len(es.cfg.body)) {
+				req.ContentLength = -1 // unknown: sent chunked
+			}
+		}
+		if req.Host == origHost && req.URL.Host != origHost {
+			req.Host = "" // the URL's host, which the hook changed
 		}
 	}
 	return req, nil
@@ -149,6 +178,10 @@ func (es *EventSource) newRequest(ctx context.Context) (*http.Request, error) {
 func (es *EventSource) checkResponse(ctx context.Context, resp *http.Response) error {
 	switch resp.StatusCode {
 	case http.StatusOK:
+		if enc := strings.TrimSpace(resp.Header.Get("Content-Encoding")); enc != "" && !resp.Uncompressed &&
+			!strings.EqualFold(enc, "gzip") && !strings.EqualFold(enc, "identity") {
+			return fmt.Errorf("%w: Content-Encoding %q, which the client cannot decode", ErrContentType, validString([]byte(enc[:min(len(enc), 64)])))
+		}
 		ct := resp.Header.Get("Content-Type")
 		mediaType, _, _ := strings.Cut(ct, ";")
 		if mediaType = strings.TrimSpace(mediaType); !strings.EqualFold(mediaType, "text/event-stream") {
@@ -180,10 +213,11 @@ func (es *EventSource) requestError(err error) error {
 }
 
 // connError returns why a request or a read on ctx failed: the idle timeout
-// when it cancelled ctx, else err without net/http's *url.Error, whose text
-// repeats the URL.
+// or a Reconnect when either cancelled ctx, else err without net/http's
+// *url.Error, whose text repeats the URL.
 func connError(ctx context.Context, err error) error {
-	if cause := context.Cause(ctx); errors.Is(cause, ErrIdleTimeout) {
+	var reconnect *reconnectError
+	if cause := context.Cause(ctx); errors.Is(cause, ErrIdleTimeout) || errors.As(cause, &reconnect) {
 		return cause
 	}
 	if ue := (*url.Error)(nil); errors.As(err, &ue) {
@@ -223,19 +257,15 @@ func (es *EventSource) readSnippet(ctx context.Context, body io.ReadCloser) stri
 }
 
 // bodyReader counts the bytes of a response body, and resets the idle
-// timer, if any, on every read that returns some. It also publishes the
-// count of events dispatched, before each read rather than after each event,
-// which saves a locked instruction per event.
+// timer, if any, on every read that returns some.
 type bodyReader struct {
-	r      io.Reader
-	stats  *stats
-	events int64 // dispatched and not yet added to stats.events
-	idle   timer
-	d      time.Duration
+	r     io.Reader
+	stats *stats
+	idle  timer
+	d     time.Duration
 }
 
 func (r *bodyReader) Read(p []byte) (int, error) {
-	r.flush()
 	n, err := r.r.Read(p)
 	if n > 0 {
 		r.stats.bytes.Add(int64(n))
@@ -246,9 +276,29 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (r *bodyReader) flush() {
-	if r.events > 0 {
-		r.stats.events.Add(r.events)
-		r.events = 0
+// isGzip reports whether resp's body is gzip that net/http left compressed:
+// it decompresses only what it asked for itself, and not when user code set
+// Accept-Encoding or the transport has DisableCompression.
+func isGzip(resp *http.Response) bool {
+	return !resp.Uncompressed && strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip")
+}
+
+// gzipReader decompresses a gzip body. It starts at the first Read, so that
+// the gzip header is read as the stream's first bytes, not before OnOpen;
+// each event comes out as soon as the server flushed it. The size limit of
+// the Decoder above it counts decompressed bytes.
+type gzipReader struct {
+	r  io.Reader
+	zr *gzip.Reader
+}
+
+func (g *gzipReader) Read(p []byte) (int, error) {
+	if g.zr == nil {
+		zr, err := gzip.NewReader(g.r)
+		if err != nil {
+			return 0, fmt.Errorf("gzip: %w", err)
+		}
+		g.zr = zr
 	}
+	return g.zr.Read(p)
 }

@@ -29,6 +29,14 @@ var ErrEventTooLarge = errors.New("eventsource: event too large")
 // for the time set by [WithIdleTimeout]. [DefaultRetryPolicy] retries it.
 var ErrIdleTimeout = errors.New("eventsource: idle timeout")
 
+// ErrRetryNow makes the client reconnect at once, skipping the backoff, when
+// the error that ended an attempt wraps it: return it from the hook of
+// [WithResponseHook] (after refreshing a token on a 401, say), or give it to
+// [EventSource.Reconnect]. The reconnection still starts 250 ms after the
+// previous attempt at the soonest, and counts as a failure in a row for
+// [WithMaxRetries]. [DefaultRetryPolicy] retries it.
+var ErrRetryNow = errors.New("eventsource: reconnect at once")
+
 // ErrTooManyRedirects reports a redirect chain longer than 10 hops, a loop
 // most likely. [DefaultRetryPolicy] does not retry it. It is used only when
 // the [http.Client] given to [WithHTTPClient] has no CheckRedirect of its own.
@@ -98,4 +106,16 @@ var (
 	errStreamEnded = fmt.Errorf("stream ended: %w", io.EOF)
 	// errHook marks an error of the request hook, which is never retried.
 	errHook = errors.New("request hook")
+	// errReconnectRequested is the cause of a Reconnect(nil).
+	errReconnectRequested = errors.New("Reconnect called")
 )
+
+// A reconnectError ends an attempt that [EventSource.Reconnect] dropped; it
+// wraps the cause given to Reconnect.
+type reconnectError struct{ cause error }
+
+func (e *reconnectError) Error() string {
+	return "reconnect: " + strings.TrimPrefix(e.cause.Error(), "eventsource: ")
+}
+
+func (e *reconnectError) Unwrap() error { return e.cause }

@@ -64,10 +64,13 @@ type EventSource struct {
 
 	hmu sync.Mutex // serializes changes of handlers
 
-	mu      sync.Mutex // guards started, closed, cancel
+	mu      sync.Mutex // guards started, closed, cancel, attempt
 	started bool
 	closed  bool
 	cancel  context.CancelCauseFunc
+	attempt context.CancelCauseFunc // cancels the attempt under way, if any
+
+	wake chan struct{} // a Reconnect between attempts; 1-buffered
 
 	idMu        sync.Mutex // guards lastEventID
 	lastEventID string
@@ -129,6 +132,7 @@ func New(rawURL string, opts ...Option) (*EventSource, error) {
 	client.CheckRedirect = checkRedirect(cfg.client.CheckRedirect)
 	es.client = &client
 	es.handlers.Store(&handlers{})
+	es.wake = make(chan struct{}, 1)
 	return es, nil
 }
 
@@ -166,6 +170,53 @@ func (es *EventSource) Close() error {
 		cancel(errClosed)
 	}
 	return nil
+}
+
+// Reconnect drops the connection and reconnects. The attempt under way,
+// connected or still connecting, ends with an error wrapping cause (or
+// saying that Reconnect was called, when cause is nil), which reaches
+// [EventSource.OnError] and the retry policy like any other failure: the
+// backoff applies, unless cause wraps [ErrRetryNow]. Events that arrived
+// but were not yet dispatched are dropped; the reconnection's Last-Event-ID
+// asks the server for them again. Called from a callback, it lets the
+// callbacks of the event under way finish.
+//
+// Called while no attempt is under way, from OnError or during the wait
+// before a reconnection, it ends that wait at once, and cause is not
+// reported. It has no effect before Run, after Run returned, or after Close.
+// Reconnect may be called from any goroutine.
+func (es *EventSource) Reconnect(cause error) {
+	if cause == nil {
+		cause = errReconnectRequested
+	}
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	if !es.started || es.closed {
+		return
+	}
+	if es.attempt != nil {
+		es.attempt(&reconnectError{cause})
+		return
+	}
+	select {
+	case es.wake <- struct{}{}:
+	default:
+	}
+}
+
+// setAttempt records the cancel function of the attempt under way, or nil
+// when it ended. A Reconnect made before the attempt began is used up: the
+// attempt is the reconnection it asked for.
+func (es *EventSource) setAttempt(cancel context.CancelCauseFunc) {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	es.attempt = cancel
+	if cancel != nil {
+		select {
+		case <-es.wake:
+		default:
+		}
+	}
 }
 
 // Run connects and dispatches events to the callbacks, on the calling

@@ -44,6 +44,7 @@ type config struct {
 	idleTimeout   time.Duration
 	maxEventSize  int
 	requestHook   func(*http.Request) error
+	responseHook  func(*http.Response) error
 	retryPolicy   func(error) bool
 	logger        *slog.Logger
 
@@ -261,12 +262,42 @@ func nonNegative[T int | time.Duration](c *config, opt string, v, def T) T {
 
 // WithRequestHook sets a function that runs before every attempt, the first
 // and each reconnection, on the goroutine that called Run, with the request
-// about to be sent. It may change the request's headers: refresh a token that
-// expires, sign the request. An error from fn ends the stream for good:
-// [EventSource.OnError] gets it, and Run returns it, wrapped. The default,
-// and what nil means, is none.
+// about to be sent, built anew for each attempt from the options: what fn
+// changes does not carry over to the next attempt. fn may change
+//
+//   - the headers: refresh a token that expires, sign the request, send a
+//     session header; a Last-Event-ID header is already set when there is
+//     a last event ID to send;
+//   - the method and the URL, its query included (resume with
+//     "?starting_after=42");
+//   - the body: set req.Body, or nil for none; the client then sets
+//     ContentLength to 0 for none and -1 (unknown, sent chunked) for a new
+//     body, unless fn set it too.
+//
+// To tell the first attempt from a reconnection, and to know the last event
+// ID, fn may call the EventSource's methods: during fn, [EventSource.Stats]
+// counts in Connections the attempts made before this one (0 for the first),
+// and [EventSource.LastEventID] is the ID the stream resumes from. An error
+// from fn ends the stream for good: [EventSource.OnError] gets it, and Run
+// returns it, wrapped. The default, and what nil means, is none.
 func WithRequestHook(fn func(req *http.Request) error) Option {
 	return Option{func(c *config) { c.requestHook = fn }}
+}
+
+// WithResponseHook sets a function that runs for every response, whatever
+// its status, on the goroutine that called Run, before the client checks the
+// response and before any of its events or [EventSource.OnOpen]: read its
+// headers (a session ID, a request ID, rate limits). fn may read the body of
+// a response whose status is not 200, and what it leaves goes to
+// [StatusError.Body]; it must not read or close the body of a 200 response,
+// which is the stream. An error from fn rejects the response: the attempt
+// fails with an error wrapping it, which goes through the retry policy and
+// [EventSource.OnError] like any other. Wrap [ErrRetryNow] to reconnect at
+// once, after refreshing a token on a 401 for instance. Responses to
+// redirects that the client follows do not reach fn. The default, and what
+// nil means, is none.
+func WithResponseHook(fn func(resp *http.Response) error) Option {
+	return Option{func(c *config) { c.responseHook = fn }}
 }
 
 // WithRetryPolicy sets the function that decides which errors are retried.

@@ -77,7 +77,9 @@ func (es *EventSource) loop(ctx context.Context) error {
 		}
 		var delay time.Duration
 		if retry {
-			delay = b.next(n, es.retryAfterFloor(err))
+			if !errors.Is(err, ErrRetryNow) {
+				delay = b.next(n, es.retryAfterFloor(err))
+			}
 			// However the server behaves, attempts start minAttemptGap
 			// apart at the least.
 			delay = max(delay, minAttemptGap-es.cfg.now().Sub(started))
@@ -171,8 +173,8 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 
 const maxDuration = time.Duration(1<<63 - 1)
 
-// wait blocks for d, or until ctx ends. It reports whether the full wait
-// passed.
+// wait blocks for d, until ctx ends, or until Reconnect wakes it. It
+// reports whether ctx is still alive.
 func (es *EventSource) wait(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
@@ -182,6 +184,9 @@ func (es *EventSource) wait(ctx context.Context, d time.Duration) bool {
 	select {
 	case <-done:
 		// Both may be ready: a Close during the wait wins.
+		return ctx.Err() == nil
+	case <-es.wake:
+		t.Stop()
 		return ctx.Err() == nil
 	case <-ctx.Done():
 		t.Stop()
