@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -46,6 +47,12 @@ func (es *EventSource) connect(runCtx context.Context) (a attempt) {
 		return attempt{err: err}
 	}
 	defer resp.Body.Close()
+	if runtime.GOOS == "js" {
+		// Go's fetch-based transport does not end a body read when the
+		// request's context ends; closing the body does. Elsewhere the
+		// transport does, and a stream holds no callback for it.
+		defer context.AfterFunc(ctx, func() { resp.Body.Close() })()
+	}
 
 	opened := es.cfg.now()
 	es.setState(Open)

@@ -95,8 +95,14 @@ type giveUpError struct {
 }
 
 func (e *giveUpError) Error() string {
-	return fmt.Sprintf("eventsource: giving up after %d reconnections in a row: %s",
-		e.reconnections, strings.TrimPrefix(e.err.Error(), "eventsource: "))
+	cause := strings.TrimPrefix(e.err.Error(), "eventsource: ")
+	switch e.reconnections {
+	case 0:
+		return "eventsource: " + cause + " (reconnection is off)"
+	case 1:
+		return "eventsource: giving up after 1 failed reconnection: " + cause
+	}
+	return fmt.Sprintf("eventsource: giving up after %d failed reconnections in a row: %s", e.reconnections, cause)
 }
 
 func (e *giveUpError) Unwrap() error { return e.err }
