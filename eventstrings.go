@@ -45,8 +45,8 @@ func (d *Decoder) handOver(raw []byte) string {
 }
 
 // newString returns a string of a followed by b. Small ones are carved out
-// of a shared slab, so that a stream of small events allocates once per
-// slab rather than once per event. The slab is a strings.Builder: what it
+// of a shared block (slab), so that a burst of small events allocates once
+// per block rather than once per event. The slab is a strings.Builder: what it
 // holds is never written again, and a string of it stays valid.
 func (d *Decoder) newString(a, b []byte) string {
 	n := len(a) + len(b)
@@ -63,8 +63,13 @@ func (d *Decoder) newString(a, b []byte) string {
 		return sb.String()
 	}
 	if d.slab.Cap()-d.slab.Len() < n {
+		// A block holds the strings of the read that filled the buffer:
+		// those of its events are at most as long as its bytes. A read
+		// of one event gets a string of its own size; a burst, blocks of
+		// up to slabSize. readLine lets the block go once the read is
+		// used up, so that a quiet stream holds none.
 		d.slab.Reset()
-		d.slab.Grow(slabSize)
+		d.slab.Grow(min(slabSize, n+len(d.pending())))
 	}
 	at := d.slab.Len()
 	d.slab.Write(a)

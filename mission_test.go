@@ -392,3 +392,64 @@ func TestGiveUpMessages(t *testing.T) {
 		assert.NotContains(t, err.Error(), "giving up")
 	})
 }
+
+// A stepReader returns one chunk per Read; once they run out, each Read
+// sends on reading and blocks until the test closes release.
+type stepReader struct {
+	chunks  []string
+	reading chan<- struct{}
+	release <-chan struct{}
+}
+
+func (r *stepReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		r.reading <- struct{}{}
+		<-r.release
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	if r.chunks[0] = r.chunks[0][n:]; r.chunks[0] == "" {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+// TestQuietDecoderLetsGo: the buffers that a burst grows go back once reads
+// bring one event at a time: while the Decoder waits for the next read, it
+// holds less than a KiB, whatever the burst left.
+func TestQuietDecoderLetsGo(t *testing.T) {
+	t.Parallel()
+	var burst strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&burst, "event: quote\nid: %d\ndata: {\"sym\":\"ACME\",\"bid\":%d.25}\ndata: second line\n\n", i, 100+i%50)
+	}
+	reading := make(chan struct{}, 1)
+	release := make(chan struct{})
+	dec := eventsource.NewDecoder(&stepReader{
+		chunks:  []string{burst.String(), "id: q1\ndata: quiet\n\n", "data: again\n\n"},
+		reading: reading, release: release,
+	})
+	for i := range 3000 {
+		ev, err := dec.Next()
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), ev.ID)
+	}
+	busy := eventsource.DecoderHeld(dec)
+	for _, want := range []string{"quiet", "again"} {
+		ev, err := dec.Next()
+		require.NoError(t, err)
+		require.Equal(t, want, ev.Data)
+	}
+	next := make(chan error, 1)
+	go func() {
+		_, err := dec.Next()
+		next <- err
+	}()
+	recv(t, reading)
+	held := eventsource.DecoderHeld(dec)
+	close(release)
+	require.ErrorIs(t, recv(t, next), io.EOF)
+	t.Logf("held after the burst: %d bytes; quiet: %d bytes", busy, held)
+	assert.Greater(t, busy, 16<<10, "the burst grew the buffers")
+	assert.Less(t, held, 1<<10, "a quiet Decoder holds little")
+}

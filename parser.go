@@ -209,6 +209,15 @@ func (d *Decoder) readLine() ([]byte, error) {
 			continue
 		}
 		d.detachView()
+		if len(d.pending()) == 0 {
+			// What the last read brought is used up: the block of its
+			// strings goes (see newString), and so does a data buffer
+			// that a burst grew, once reads bring little.
+			d.slab.Reset()
+			if cap(d.data) > maxKeptField && len(d.data) == 0 && d.quiet() {
+				d.data = nil
+			}
+		}
 		// After a long event, read little, and then the data line
 		// straight into its buffer.
 		d.fill(d.longHint >= d.longData)

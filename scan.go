@@ -43,6 +43,8 @@ type scanner struct {
 	hasCR      bool  // a CR was found since the buffer last moved: lines are searched for CR and LF at once
 	fullReads  int   // reads in a row that filled the whole buffer
 	emptyReads int   // reads in a row that returned nothing
+	lastRead   int   // the bytes of the last read
+	regrow     int   // the size of the buffer before it shrank for a quiet stream
 	rerr       error // the reader's error, reported once buf is drained
 
 	bomDone bool // the start of the stream was checked for a BOM
@@ -266,6 +268,12 @@ func (s *scanner) fill(small bool) {
 	switch {
 	case len(s.buf) > keepBufferSize && s.end-s.start <= maxBufferSize/2:
 		s.moveTo(maxBufferSize)
+	case !small && s.quiet() && len(s.buf) > minBufferSize:
+		// A burst grew the buffer, and reads now bring little: an idle
+		// stream holds a small one. A read that fills it grows it back
+		// at once (grow).
+		s.regrow = len(s.buf)
+		s.moveTo(minBufferSize)
 	case s.start == s.end:
 		s.moveTo(len(s.buf))
 	}
@@ -278,6 +286,7 @@ func (s *scanner) fill(small bool) {
 	}
 	n := s.read(space)
 	s.end += n
+	s.lastRead = n
 	if n == len(space) {
 		s.fullReads++
 	} else {
@@ -312,11 +321,21 @@ func (s *scanner) read(p []byte) int {
 // never passes bufferLimit.
 func (s *scanner) grow() {
 	size := len(s.buf)
-	if s.end-s.start > size/2 || (s.fullReads >= 2 && size < maxBufferSize) {
+	switch {
+	case s.regrow > size && s.fullReads >= 1:
+		size, s.regrow = s.regrow, 0
+		s.fullReads = 0
+	case s.end-s.start > size/2 || (s.fullReads >= 2 && size < maxBufferSize):
 		size = min(2*size, s.bufferLimit())
 		s.fullReads = 0
 	}
 	s.moveTo(size)
+}
+
+// quiet reports whether the buffer is used up and the last read brought
+// little of it: the stream does not need a large buffer now.
+func (s *scanner) quiet() bool {
+	return s.start == s.end && s.lastRead <= len(s.buf)/8
 }
 
 // moveTo moves the unparsed bytes to the front of a buffer of size bytes:
