@@ -139,8 +139,17 @@ func (d *Decoder) next() (typ, data, id string) {
 		}
 		switch {
 		case len(line) == 0:
-			if typ, data, id, ok := d.dispatch(); ok {
-				return typ, data, id
+			if d.hasView || len(d.data) > 0 || d.idSet || len(d.typ) > 0 || d.sameType {
+				if typ, data, id, ok := d.dispatch(); ok {
+					return typ, data, id
+				}
+			}
+			// Else the block was empty, or held only comments: the
+			// dispatch would change nothing.
+		case line[0] == ':':
+			// A comment: heartbeats are the commonest.
+			if d.comment != nil {
+				d.comment(trimSpace(line[1:]))
 			}
 		// The three cases below are fast paths of processLine, which
 		// holds the rules; TestDecoder and FuzzDecoder, against a model
@@ -247,14 +256,9 @@ func (d *Decoder) readLongData() error {
 	return err
 }
 
-// processLine interprets one non-empty line.
+// processLine interprets a field: a line that is neither empty nor a comment
+// (next takes those).
 func (d *Decoder) processLine(line []byte) error {
-	if line[0] == ':' {
-		if d.comment != nil {
-			d.comment(trimSpace(line[1:]))
-		}
-		return nil
-	}
 	field, value := line, []byte(nil)
 	if i := colon(line); i >= 0 {
 		field, value = line[:i], trimSpace(line[i+1:])

@@ -127,25 +127,29 @@ func cutValid(s []byte) (valid, bad int) {
 // UTF-8 sequence at the start of s: its lead byte and the continuation
 // bytes that could still have made it valid.
 func invalidPrefixLen(s []byte) int {
-	lo, hi := byte(0x80), byte(0xbf)
 	var need int
 	switch b := s[0]; {
 	case b >= 0xc2 && b <= 0xdf:
 		need = 1
-	case b == 0xe0:
-		need, lo = 2, 0xa0
-	case b == 0xed:
-		need, hi = 2, 0x9f
-	case b >= 0xe1 && b <= 0xef:
+	case b >= 0xe0 && b <= 0xef:
 		need = 2
-	case b == 0xf0:
-		need, lo = 3, 0x90
-	case b == 0xf4:
-		need, hi = 3, 0x8f
-	case b >= 0xf1 && b <= 0xf3:
+	case b >= 0xf0 && b <= 0xf4:
 		need = 3
 	default:
 		return 1
+	}
+	// The first continuation byte has a narrower range after these leads:
+	// no overlong forms, no surrogates, nothing past U+10FFFF.
+	lo, hi := byte(0x80), byte(0xbf)
+	switch s[0] {
+	case 0xe0:
+		lo = 0xa0
+	case 0xed:
+		hi = 0x9f
+	case 0xf0:
+		lo = 0x90
+	case 0xf4:
+		hi = 0x8f
 	}
 	n := 1
 	for n <= need && n < len(s) && s[n] >= lo && s[n] <= hi {
