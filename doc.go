@@ -61,13 +61,31 @@
 // before. Invalid UTF-8 becomes U+FFFD. The body of an error response is
 // read for [StatusError.Body] for 5 s at most.
 //
+// # Resumable requests
+//
+// Streams of LLM and MCP APIs resume with a request that differs from the
+// first: [WithRequestHook] may change the method, the URL, the headers and
+// the body of each attempt; [WithResponseHook] sees every response before
+// its events, reads headers such as Mcp-Session-Id, and may reject it.
+// [EventSource.Reconnect] drops a connection on demand, from a callback
+// too, when the events say the server is in trouble; an error wrapping
+// [ErrRetryNow] reconnects without the backoff.
+//
+// # Compression
+//
+// net/http asks for gzip and decompresses it, unless user code set
+// Accept-Encoding itself or the transport has DisableCompression; the
+// client then decompresses a "Content-Encoding: gzip" stream itself, each
+// event as it arrives. The size limit counts decompressed bytes. A stream
+// in another encoding ends with [ErrContentType].
+//
 // # Concurrency
 //
 // Run blocks; the goroutine that calls it reads the stream and runs every
 // callback, one at a time, in stream order. Run starts no goroutine of its
 // own that outlives it. Callbacks and listeners may be set, added and
 // removed from any goroutine at any time, also while Run runs and from
-// inside a callback. [EventSource.Close], [EventSource.ReadyState],
-// [EventSource.LastEventID] and [EventSource.URL] are safe from any
-// goroutine.
+// inside a callback. [EventSource.Close], [EventSource.Reconnect],
+// [EventSource.ReadyState], [EventSource.LastEventID], [EventSource.Stats]
+// and [EventSource.URL] are safe from any goroutine.
 package eventsource
