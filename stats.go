@@ -12,7 +12,7 @@ import (
 type Stats struct {
 	Connections   int64         // requests made: the first, and each reconnection
 	Reconnections int64         // reconnections started after a failure or a drop
-	Events        int64         // events dispatched, counted by the time Run waits for the network
+	Events        int64         // events dispatched; inside a callback, the event being delivered included
 	Bytes         int64         // bytes of stream bodies read
 	LastError     error         // the last error that reached OnError, or nil
 	RetryDelay    time.Duration // the wait before the pending or last reconnection
