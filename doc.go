@@ -44,10 +44,10 @@
 // min(base×2ⁿ, 30s) plus a random jitter of up to half of that, where base is
 // the reconnection time: 3s, or [WithRetry], or what the server's "retry:"
 // field says. A connection that delivers an event, or stays open 60 s,
-// resets n. Whatever the server does, attempts start at least 250 ms apart,
-// so a server that answers "retry: 0", one event and a close, again and
-// again, gets four connections a second; a "retry: 0" stream that drops now
-// and then still reconnects at once. Retries never stop by themselves;
+// resets n. Whatever the server does, attempts are spaced: three may start
+// at once, then one per 250 ms. A server that answers "retry: 0", one event
+// and a close, again and again, gets four connections a second; a
+// "retry: 0" stream that drops now and then still reconnects at once. Retries never stop by themselves;
 // [WithMaxRetries] sets a limit. Every failed attempt and every dropped
 // connection reaches [EventSource.OnError].
 //

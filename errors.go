@@ -32,9 +32,9 @@ var ErrIdleTimeout = errors.New("eventsource: idle timeout")
 // ErrRetryNow makes the client reconnect at once, skipping the backoff, when
 // the error that ended an attempt wraps it: return it from the hook of
 // [WithResponseHook] (after refreshing a token on a 401, say), or give it to
-// [EventSource.Reconnect]. The reconnection still starts 250 ms after the
-// previous attempt at the soonest, and counts as a failure in a row for
-// [WithMaxRetries]. [DefaultRetryPolicy] retries it.
+// [EventSource.Reconnect]. The reconnection still keeps to the spacing of
+// attempts (a burst of three, then one per 250 ms), and counts as a failure
+// in a row for [WithMaxRetries]. [DefaultRetryPolicy] retries it.
 var ErrRetryNow = errors.New("eventsource: reconnect at once")
 
 // ErrTooManyRedirects reports a redirect chain longer than 10 hops, a loop

@@ -110,6 +110,8 @@ func (c *FakeClock) afterFunc(d time.Duration, f func()) timer {
 		panic("FakeClock: more than 4096 timers not received from Timers")
 	}
 	if c.autoFire {
+		// The wait passes, and so does its time.
+		c.Advance(d)
 		t.Fire()
 	}
 	return t

@@ -256,7 +256,9 @@ func TestDropAroundID(t *testing.T) {
 func TestStatusSequence(t *testing.T) {
 	t.Parallel()
 	clock := eventsource.NewFakeClock(true)
-	date := clock.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
+	// The waits of 1 s and 7 s pass on the clock before the response that
+	// carries the date, 90 s ahead by then.
+	date := clock.Now().Add(98 * time.Second).UTC().Format(http.TimeFormat)
 	srv := faultServer(t,
 		est.Script{est.Status(500), est.Raw("down")},
 		est.Script{est.Status(503, "Retry-After", "7")},

@@ -182,8 +182,8 @@ func WithLastEventID(id string) Option {
 // WithRetry sets the first reconnection delay, the base of the exponential
 // backoff. A "retry:" field from the server replaces it. The default is 3s;
 // 0 reconnects at once the first time (one of the two exceptions to the rule
-// of [Option]), but never sooner than 250 ms after the previous attempt
-// started. d must not be negative.
+// of [Option]), within the spacing of attempts that the package doc
+// describes (a burst of three, then one per 250 ms). d must not be negative.
 func WithRetry(d time.Duration) Option {
 	return Option{func(c *config) {
 		if d < 0 {

@@ -15,13 +15,36 @@ import (
 // success, resetting the backoff, when it dispatched no event.
 const successAfter = 60 * time.Second
 
-// minAttemptGap is the least time between the starts of two attempts. A
-// server that answers each request with "retry: 0", one event and a close
-// resets the backoff every time; without a floor the client would reconnect
-// thousands of times a second. With it, no server makes one EventSource
-// connect more than four times a second, while a "retry: 0" stream that
-// drops after a quarter of a second or more still reconnects at once.
-const minAttemptGap = 250 * time.Millisecond
+// A server that answers each request with "retry: 0", one event and a
+// close resets the backoff every time; without a limit the client would
+// reconnect thousands of times a second. So attempts are spaced as by a
+// token bucket: attemptBurst of them may start at once, and after that one
+// per minAttemptGap. No server makes one EventSource connect more than
+// four times a second for long, while a "retry: 0" stream that drops now
+// and then still reconnects at once.
+const (
+	attemptBurst  = 3
+	minAttemptGap = 250 * time.Millisecond
+)
+
+// attemptLimiter spaces attempts: a burst of attemptBurst, then one per
+// minAttemptGap (the "generic cell rate algorithm" form of a token bucket).
+type attemptLimiter struct {
+	next time.Time // when the bucket is full again, had no attempt come since
+}
+
+// wait returns how long an attempt must wait at now.
+func (l *attemptLimiter) wait(now time.Time) time.Duration {
+	return max(0, l.next.Sub(now)-(attemptBurst-1)*minAttemptGap)
+}
+
+// start records an attempt that starts at now.
+func (l *attemptLimiter) start(now time.Time) {
+	if l.next.Before(now) {
+		l.next = now
+	}
+	l.next = l.next.Add(minAttemptGap)
+}
 
 // DefaultRetryPolicy reports whether err, which ended an attempt or a
 // connection, is worth a reconnection. It retries network errors, a clean
@@ -57,8 +80,9 @@ func DefaultRetryPolicy(err error) bool {
 func (es *EventSource) loop(ctx context.Context) error {
 	b := backoff{base: es.cfg.retry, max: es.cfg.maxRetryDelay, jitter: es.cfg.jitter}
 	n := 0 // the number of the next reconnection: failures in a row
+	var limit attemptLimiter
 	for {
-		started := es.cfg.now()
+		limit.start(es.cfg.now())
 		a := es.connect(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -80,9 +104,8 @@ func (es *EventSource) loop(ctx context.Context) error {
 			if !errors.Is(err, ErrRetryNow) {
 				delay = b.next(n, es.retryAfterFloor(err))
 			}
-			// However the server behaves, attempts start minAttemptGap
-			// apart at the least.
-			delay = max(delay, minAttemptGap-es.cfg.now().Sub(started))
+			// However the server behaves, attempts are spaced.
+			delay = max(delay, limit.wait(es.cfg.now()))
 			es.setState(Connecting)
 		} else {
 			es.setState(Closed)
@@ -183,13 +206,10 @@ func (es *EventSource) wait(ctx context.Context, d time.Duration) bool {
 	t := es.cfg.afterFunc(d, func() { close(done) })
 	select {
 	case <-done:
-		// Both may be ready: a Close during the wait wins.
-		return ctx.Err() == nil
 	case <-es.wake:
-		t.Stop()
-		return ctx.Err() == nil
 	case <-ctx.Done():
-		t.Stop()
-		return false
 	}
+	t.Stop()
+	// When both are ready, a Close during the wait wins.
+	return ctx.Err() == nil
 }

@@ -309,37 +309,47 @@ func TestRetryAfterFloor(t *testing.T) {
 	}
 }
 
-// TestAttemptGap: however the server behaves, attempts start 250 ms apart
-// at the least: a server that answers "retry: 0", one event and a close
-// resets the backoff every time, and still gets at most four connections a
-// second. A "retry: 0" connection that lasted longer reconnects at once.
+// TestAttemptGap: however the server behaves, attempts are spaced: three
+// may start at once, and after that one per 250 ms. A server that answers
+// "retry: 0", one event and a close resets the backoff every time, and
+// still gets at most four connections a second; a connection that stayed
+// open a while reconnects at once.
 func TestAttemptGap(t *testing.T) {
 	t.Parallel()
-	const gap = 250 * time.Millisecond
-	tests := []struct {
+	const gap, burst, attempts = 250 * time.Millisecond, 3, 40
+	for _, tc := range []struct {
 		name    string
 		lasting time.Duration // how long each connection stays open, on the fake clock
-		steps   []http.HandlerFunc
-		want    []time.Duration
+		step    http.HandlerFunc
 	}{
-		{"retry: 0 and a close, again and again", 0,
-			times(5, streamOnce("retry: 0\ndata: x\n\n")), []time.Duration{gap, gap, gap, gap, gap}},
-		{"a connection open 100 ms waits the rest", 100 * time.Millisecond,
-			times(2, streamOnce("retry: 0\ndata: x\n\n")), []time.Duration{gap - 100*time.Millisecond, gap - 100*time.Millisecond}},
-		{"a connection open a second reconnects at once", time.Second,
-			times(3, streamOnce("retry: 0\ndata: x\n\n")), nil},
-		{"failures with WithRetry(0)", 0,
-			times(3, status(http.StatusServiceUnavailable)), []time.Duration{gap, gap, gap}},
-	}
-	for _, tc := range tests {
+		{"retry: 0 and a close, again and again", 0, streamOnce("retry: 0\ndata: x\n\n")},
+		{"failures with WithRetry(0)", 0, status(http.StatusServiceUnavailable)},
+		{"connections open 100 ms", 100 * time.Millisecond, streamOnce("retry: 0\ndata: x\n\n")},
+		{"connections open a second", time.Second, streamOnce("retry: 0\ndata: x\n\n")},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv, _ := scripted(t, append(tc.steps, status(http.StatusNoContent))...)
+			srv, _ := scripted(t, append(times(attempts, tc.step), status(http.StatusNoContent))...)
 			clock := eventsource.NewFakeClock(true)
-			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(0))
-			es.OnOpen(func() { clock.Advance(tc.lasting) })
+			var starts []time.Time // on Run's goroutine
+			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(0),
+				eventsource.WithRequestHook(func(*http.Request) error {
+					starts = append(starts, clock.Now())
+					clock.Advance(tc.lasting)
+					return nil
+				}))
 			require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
-			assert.Equal(t, tc.want, clock.Durations())
+			require.Len(t, starts, attempts+1)
+			for i := burst; i < len(starts); i++ {
+				assert.GreaterOrEqual(t, starts[i].Sub(starts[i-burst]), gap, "attempts %d to %d", i-burst, i)
+			}
+			if tc.name == "retry: 0 and a close, again and again" {
+				assert.Equal(t, starts[0], starts[burst-1], "a burst of three at once")
+				assert.GreaterOrEqual(t, starts[attempts].Sub(starts[0]), (attempts-burst+1)*gap, "four a second in the long run")
+			}
+			if tc.lasting >= gap {
+				assert.Empty(t, clock.Durations(), "no wait at all")
+			}
 		})
 	}
 }
