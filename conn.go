@@ -89,7 +89,13 @@ func (es *EventSource) connect(runCtx context.Context) (a attempt) {
 			if err == io.EOF {
 				err = errStreamEnded
 			}
-			a.err = es.requestError(connError(ctx, err))
+			if errors.As(context.Cause(ctx), new(*reconnectError)) {
+				// Something went wrong, said user code: not a success,
+				// so that a server that sends a bad event every time
+				// meets the backoff and WithMaxRetries.
+				a.ok = false
+			}
+			a.err = requestFailed(resp.Request, connError(ctx, err))
 			return a
 		}
 		a.ok = true
@@ -100,8 +106,10 @@ func (es *EventSource) connect(runCtx context.Context) (a attempt) {
 		}
 		if isDone(attemptDone) {
 			// Reconnect was called: the events still buffered are not
-			// dispatched, and come again after the Last-Event-ID.
-			a.err = es.requestError(connError(ctx, ctx.Err()))
+			// dispatched, and come again after the Last-Event-ID. As
+			// above, the connection is not a success.
+			a.ok = false
+			a.err = requestFailed(resp.Request, connError(ctx, ctx.Err()))
 			return a
 		}
 	}
@@ -114,29 +122,36 @@ func (es *EventSource) connect(runCtx context.Context) (a attempt) {
 func (es *EventSource) open(ctx context.Context, cancel context.CancelCauseFunc) (*http.Response, timer, error) {
 	req, err := es.newRequest(ctx)
 	if err != nil {
-		return nil, nil, es.requestError(err)
+		if req == nil {
+			return nil, nil, &requestError{method: es.cfg.method, url: es.logURL, err: err}
+		}
+		return nil, nil, requestFailed(req, err)
 	}
 	var idle timer
 	if es.cfg.idleTimeout > 0 {
 		idle = es.cfg.afterFunc(es.cfg.idleTimeout, func() { cancel(ErrIdleTimeout) })
 	}
 	es.stats.connections.Add(1)
-	es.log(ctx, slog.LevelDebug, "connecting", "method", req.Method, "url", es.logURL, "last_event_id_set", req.Header.Get("Last-Event-ID") != "")
+	if es.cfg.logger != nil {
+		es.log(ctx, slog.LevelDebug, "connecting", "method", req.Method, "url", redactURL(req.URL), "last_event_id_set", req.Header.Get("Last-Event-ID") != "")
+	}
 	resp, err := es.client.Do(req)
 	if err != nil {
-		return nil, idle, es.requestError(connError(ctx, err))
+		return nil, idle, requestFailed(req, connError(ctx, err))
 	}
 	if hook := es.cfg.responseHook; hook != nil {
 		if err := hook(resp); err != nil {
 			resp.Body.Close()
-			return nil, idle, es.requestError(err)
+			return nil, idle, requestFailed(resp.Request, err)
 		}
 	}
 	if err := es.checkResponse(ctx, resp); err != nil {
 		resp.Body.Close()
-		return nil, idle, es.requestError(err)
+		return nil, idle, requestFailed(resp.Request, err)
 	}
-	es.log(ctx, slog.LevelInfo, "connected", "url", es.logURL, "proto", resp.Proto)
+	if es.cfg.logger != nil {
+		es.log(ctx, slog.LevelInfo, "connected", "url", redactURL(resp.Request.URL), "proto", resp.Proto)
+	}
 	return resp, idle, nil
 }
 
@@ -162,7 +177,7 @@ func (es *EventSource) newRequest(ctx context.Context) (*http.Request, error) {
 	if hook := es.cfg.requestHook; hook != nil {
 		origBody, origHost := req.Body, req.Host
 		if err := hook(req); err != nil {
-			return nil, fmt.Errorf("%w: %w", errHook, err)
+			return req, fmt.Errorf("%w: %w", errHook, err)
 		}
 		if req.Body != origBody {
 			// The hook sent another body, or none: what described the
@@ -214,9 +229,11 @@ func (es *EventSource) checkResponse(ctx context.Context, resp *http.Response) e
 	return err
 }
 
-// requestError wraps err with the request it ended, once.
-func (es *EventSource) requestError(err error) error {
-	return &requestError{method: es.cfg.method, url: es.logURL, err: err}
+// requestFailed wraps err with the request it ended, once: the request as
+// the hooks and redirects made it, or the one of the options when there is
+// none yet.
+func requestFailed(req *http.Request, err error) error {
+	return &requestError{method: req.Method, url: redactURL(req.URL), err: err}
 }
 
 // connError returns why a request or a read on ctx failed: the idle timeout

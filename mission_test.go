@@ -453,3 +453,33 @@ func TestQuietDecoderLetsGo(t *testing.T) {
 	assert.Greater(t, busy, 16<<10, "the burst grew the buffers")
 	assert.Less(t, held, 1<<10, "a quiet Decoder holds little")
 }
+
+// TestReconnectIsAFailure: a connection that Reconnect dropped is not a
+// success, whatever it delivered, so a server that sends a bad event every
+// time meets WithMaxRetries; and its error names the request as the hook
+// made it, not as the options did.
+func TestReconnectIsAFailure(t *testing.T) {
+	t.Parallel()
+	srv := faultServer(t, est.Script{est.Data("ok"), est.Data("bad"), est.Stall()})
+	errBad := errors.New("bad event")
+	es := faultES(t, srv, fastRetry(), eventsource.WithMaxRetries(2), eventsource.WithMethod(http.MethodPost),
+		eventsource.WithRequestHook(func(req *http.Request) error {
+			req.Method, req.Body = http.MethodGet, nil
+			req.URL.Path, req.URL.RawQuery = "/resume", "token=secret"
+			return nil
+		}))
+	es.OnMessage(func(ev eventsource.Event) {
+		if ev.Data == "bad" {
+			es.Reconnect(errBad)
+		}
+	})
+	var errs []error
+	es.OnError(func(err error) { errs = append(errs, err) })
+	err := recv(t, run(t, es))
+	require.ErrorIs(t, err, errBad)
+	assert.Contains(t, err.Error(), "giving up after 2 failed reconnections")
+	assert.Len(t, errs, 3)
+	assert.Len(t, srv.Requests(), 3)
+	assert.Contains(t, errs[0].Error(), "GET "+srv.URL+"/resume: reconnect: bad event")
+	assert.NotContains(t, errs[0].Error(), "secret")
+}
