@@ -176,7 +176,10 @@ func (es *EventSource) Close() error {
 // connected or still connecting, ends with an error wrapping cause (or
 // saying that Reconnect was called, when cause is nil), which reaches
 // [EventSource.OnError] and the retry policy like any other failure: the
-// backoff applies, unless cause wraps [ErrRetryNow]. Events that arrived
+// backoff applies, unless cause wraps [ErrRetryNow]. The connection
+// counts as a failure in a row, whatever it delivered, so that a server
+// that sends a bad event every time meets the backoff and
+// [WithMaxRetries]. Events that arrived
 // but were not yet dispatched are dropped; the reconnection's Last-Event-ID
 // asks the server for them again. Called from a callback, it lets the
 // callbacks of the event under way finish.
