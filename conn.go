@@ -29,31 +29,47 @@ type attempt struct {
 
 // connect makes one attempt and, when it opens, reads the stream until it
 // ends.
-func (es *EventSource) connect(runCtx context.Context) (a attempt) {
+//
+// An idle stream's goroutine waits in a read below connect: the frames on
+// that path are kept small (one deferred cleanup, the Decoder in the
+// EventSource, the work of opening and ending in functions of their own),
+// so that the runtime can shrink the goroutine's stack.
+func (es *EventSource) connect(runCtx context.Context) attempt {
 	// The attempt has a context of its own, which the idle timer and
-	// Reconnect cancel with their cause. Callbacks stop when Run's context
-	// ends, not when the attempt's does: an idle timeout or a Reconnect
-	// during a callback lets the event finish.
-	done := runCtx.Done()
+	// Reconnect cancel with their cause.
 	ctx, cancel := context.WithCancelCause(runCtx)
-	defer cancel(nil)
 	es.setAttempt(cancel)
-	defer es.setAttempt(nil)
+	var resp *http.Response
+	var idle timer
+	defer func() {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if idle != nil {
+			idle.Stop()
+		}
+		es.setAttempt(nil)
+		cancel(nil)
+	}()
 	resp, idle, err := es.open(ctx, cancel)
-	if idle != nil {
-		defer idle.Stop()
-	}
 	if err != nil {
 		return attempt{err: err}
 	}
-	defer resp.Body.Close()
 	if runtime.GOOS == "js" {
 		// Go's fetch-based transport does not end a body read when the
 		// request's context ends; closing the body does. Elsewhere the
 		// transport does, and a stream holds no callback for it.
 		defer context.AfterFunc(ctx, func() { resp.Body.Close() })()
 	}
+	return es.read(runCtx, ctx, resp, idle)
+}
 
+// read runs OnOpen, then reads the stream of resp and dispatches its
+// events until it ends. Callbacks stop when Run's context ends, not when
+// the attempt's does: an idle timeout or a Reconnect during a callback lets
+// the event finish.
+func (es *EventSource) read(runCtx, ctx context.Context, resp *http.Response, idle timer) (a attempt) {
+	done := runCtx.Done()
 	opened := es.cfg.now()
 	es.setState(Open)
 	if idle != nil {
@@ -65,17 +81,9 @@ func (es *EventSource) connect(runCtx context.Context) (a attempt) {
 			return attempt{err: runCtx.Err()}
 		}
 	}
-	var r io.Reader = &bodyReader{r: resp.Body, stats: &es.stats, idle: idle, d: es.cfg.idleTimeout}
-	if isGzip(resp) {
-		r = &gzipReader{r: r}
-	}
-	lastID := es.LastEventID()
-	dec := newStreamDecoder(r, es.cfg.maxEventSize, lastID)
-	dec.comment = func(line []byte) {
-		if fn := es.handlers.Load().onComment; fn != nil && !isDone(done) {
-			fn(validString(line))
-		}
-	}
+	dec := es.decoder(resp, idle, done)
+	defer dec.reset(nil, 0, "") // nothing of the connection stays held
+	lastID := dec.LastEventID()
 	attemptDone := ctx.Done()
 	for {
 		ev, err := dec.Next()
@@ -86,17 +94,7 @@ func (es *EventSource) connect(runCtx context.Context) (a attempt) {
 		}
 		if err != nil {
 			a.ok = a.ok || es.cfg.now().Sub(opened) >= successAfter
-			if err == io.EOF {
-				err = errStreamEnded
-			}
-			if errors.As(context.Cause(ctx), new(*reconnectError)) {
-				// Something went wrong, said user code: not a success,
-				// so that a server that sends a bad event every time
-				// meets the backoff and WithMaxRetries.
-				a.ok = false
-			}
-			a.err = requestFailed(resp.Request, connError(ctx, err))
-			return a
+			return ended(ctx, resp.Request, a, err)
 		}
 		a.ok = true
 		es.stats.events.Add(1)
@@ -106,13 +104,47 @@ func (es *EventSource) connect(runCtx context.Context) (a attempt) {
 		}
 		if isDone(attemptDone) {
 			// Reconnect was called: the events still buffered are not
-			// dispatched, and come again after the Last-Event-ID. As
-			// above, the connection is not a success.
-			a.ok = false
-			a.err = requestFailed(resp.Request, connError(ctx, ctx.Err()))
-			return a
+			// dispatched, and come again after the Last-Event-ID.
+			return ended(ctx, resp.Request, a, ctx.Err())
 		}
 	}
+}
+
+// decoder readies the EventSource's Decoder for the body of resp; comments
+// stop when done is closed. The
+// Decoder lives in the EventSource, not on the stack of Run's goroutine,
+// and is reused from one connection to the next.
+func (es *EventSource) decoder(resp *http.Response, idle timer, done <-chan struct{}) *Decoder {
+	var r io.Reader = &bodyReader{r: resp.Body, stats: &es.stats, idle: idle, d: es.cfg.idleTimeout}
+	if isGzip(resp) {
+		r = &gzipReader{r: r}
+	}
+	if es.dec == nil {
+		es.dec = new(Decoder)
+	}
+	es.dec.reset(r, es.cfg.maxEventSize, es.LastEventID())
+	es.dec.comment = func(line []byte) {
+		if fn := es.handlers.Load().onComment; fn != nil && !isDone(done) {
+			fn(validString(line))
+		}
+	}
+	return es.dec
+}
+
+// ended returns a, the attempt of req, ended by err: a clean end of stream
+// when err is io.EOF.
+func ended(ctx context.Context, req *http.Request, a attempt, err error) attempt {
+	if err == io.EOF {
+		err = errStreamEnded
+	}
+	if errors.As(context.Cause(ctx), new(*reconnectError)) {
+		// Reconnect: something went wrong, says user code. The connection
+		// is not a success, so that a server that sends a bad event every
+		// time meets the backoff and WithMaxRetries.
+		a.ok = false
+	}
+	a.err = requestFailed(req, connError(ctx, err))
+	return a
 }
 
 // open sends the request of one attempt, and returns its response once it

@@ -72,6 +72,8 @@ type EventSource struct {
 
 	wake chan struct{} // a Reconnect between attempts; 1-buffered
 
+	dec *Decoder // the Decoder of the connection; used by Run's goroutine only
+
 	idMu        sync.Mutex // guards lastEventID
 	lastEventID string
 

@@ -19,7 +19,9 @@ func NextDelay(base, maxDelay time.Duration, jitter func(time.Duration) time.Dur
 // connection with: its limit is max, and its last event ID buffer starts at
 // lastID, the ID the EventSource had stored when it connected.
 func NewConnectionDecoder(r io.Reader, max int, lastID string) *Decoder {
-	return newStreamDecoder(r, max, lastID)
+	d := new(Decoder)
+	d.reset(r, max, lastID)
+	return d
 }
 
 // SetLongData makes d read data lines of n bytes or more, which the read

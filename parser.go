@@ -65,11 +65,14 @@ func NewDecoder(r io.Reader) *Decoder {
 	return &Decoder{scanner: newScanner(r, defaultMaxEventSize), longData: longData}
 }
 
-// newStreamDecoder returns a Decoder for one connection of an
-// [EventSource]: its last event ID buffer starts at lastID, as in Chromium,
-// so an event without "id:" after a reconnection keeps the stored ID.
-func newStreamDecoder(r io.Reader, max int, lastID string) *Decoder {
-	return &Decoder{scanner: newScanner(r, max), lastID: lastID, longData: longData}
+// reset makes d a Decoder for one connection of an [EventSource]: its last
+// event ID buffer starts at lastID, as in Chromium, so an event without
+// "id:" after a reconnection keeps the stored ID.
+func (d *Decoder) reset(r io.Reader, max int, lastID string) {
+	// Field by field, so that no Decoder is built on the caller's stack.
+	*d = Decoder{}
+	d.r, d.max, d.crAt = r, max, -1
+	d.lastID, d.longData = lastID, longData
 }
 
 // SetMaxEventSize limits one line, and the data of one event, to n bytes,

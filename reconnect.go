@@ -77,54 +77,71 @@ func DefaultRetryPolicy(err error) bool {
 }
 
 // loop connects and reconnects until the stream ends for good or ctx ends.
+// It is lean, as connect is: an idle stream waits below it.
 func (es *EventSource) loop(ctx context.Context) error {
-	b := backoff{base: es.cfg.retry, max: es.cfg.maxRetryDelay, jitter: es.cfg.jitter}
-	n := 0 // the number of the next reconnection: failures in a row
-	var limit attemptLimiter
+	r := retries{b: backoff{base: es.cfg.retry, max: es.cfg.maxRetryDelay, jitter: es.cfg.jitter}}
 	for {
-		limit.start(es.cfg.now())
+		r.limit.start(es.cfg.now())
 		a := es.connect(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if a.retrySet {
-			b.base = a.retry
-		}
-		if a.ok {
-			n = 0
-		}
-		err := a.err
-		retry := !errors.Is(err, errHook) && es.cfg.retryPolicy(err)
-		if retry && es.cfg.maxRetries >= 0 && n >= es.cfg.maxRetries {
-			retry = false
-			err = &giveUpError{reconnections: n, err: err}
-		}
-		var delay time.Duration
-		if retry {
-			if !errors.Is(err, ErrRetryNow) {
-				delay = b.next(n, es.retryAfterFloor(err))
-			}
-			// However the server behaves, attempts are spaced.
-			delay = max(delay, limit.wait(es.cfg.now()))
-			es.setState(Connecting)
-		} else {
-			es.setState(Closed)
-		}
-		es.stats.setError(err, delay)
-		if fn := es.handlers.Load().onError; fn != nil {
-			fn(err)
-		}
-		if !retry {
-			es.log(ctx, slog.LevelWarn, "stream ended for good", "error", err)
+		delay, err := es.failed(ctx, &r, a)
+		if err != nil {
 			return err
 		}
-		es.log(ctx, slog.LevelInfo, "reconnecting", "error", err, "delay", delay, "failures_in_a_row", n)
 		if !es.wait(ctx, delay) {
 			return ctx.Err()
 		}
-		n++
+		r.n++
 		es.stats.reconnections.Add(1)
 	}
+}
+
+// retries is the state of the retry loop.
+type retries struct {
+	b     backoff
+	n     int // the number of the next reconnection: failures in a row
+	limit attemptLimiter
+}
+
+// failed takes the attempt a that just ended: it decides whether to
+// reconnect, and after what delay, and reports the failure to OnError. It
+// returns the error that ends the stream for good, if any.
+func (es *EventSource) failed(ctx context.Context, r *retries, a attempt) (time.Duration, error) {
+	if a.retrySet {
+		r.b.base = a.retry
+	}
+	if a.ok {
+		r.n = 0
+	}
+	err := a.err
+	retry := !errors.Is(err, errHook) && es.cfg.retryPolicy(err)
+	if retry && es.cfg.maxRetries >= 0 && r.n >= es.cfg.maxRetries {
+		retry = false
+		err = &giveUpError{reconnections: r.n, err: err}
+	}
+	var delay time.Duration
+	if retry {
+		if !errors.Is(err, ErrRetryNow) {
+			delay = r.b.next(r.n, es.retryAfterFloor(err))
+		}
+		// However the server behaves, attempts are spaced.
+		delay = max(delay, r.limit.wait(es.cfg.now()))
+		es.setState(Connecting)
+	} else {
+		es.setState(Closed)
+	}
+	es.stats.setError(err, delay)
+	if fn := es.handlers.Load().onError; fn != nil {
+		fn(err)
+	}
+	if !retry {
+		es.log(ctx, slog.LevelWarn, "stream ended for good", "error", err)
+		return 0, err
+	}
+	es.log(ctx, slog.LevelInfo, "reconnecting", "error", err, "delay", delay, "failures_in_a_row", r.n)
+	return delay, nil
 }
 
 // retryAfterFloor returns the least wait that err's Retry-After asks for,
