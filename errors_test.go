@@ -181,3 +181,68 @@ func TestErrorsAreActionable(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorsHideSecrets: no error of Run or OnError repeats a header value,
+// or the password or query of the URL.
+func TestErrorsHideSecrets(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		path    string
+		handler http.HandlerFunc
+	}{
+		{"status", "/", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}},
+		{"end of stream", "/", func(w http.ResponseWriter, r *http.Request) {
+			startStream(w)
+			send(w, ": no event, so each end is a failure in a row\n\n")
+		}},
+		{"content type", "/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+		}},
+		{"redirect loop", "/loop", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.String(), http.StatusFound)
+		}},
+		{"connection closed", "/", func(w http.ResponseWriter, r *http.Request) {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close() // a network error, before any response
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, tc.handler)
+			u := strings.Replace(srv.URL, "http://", "http://user:secret@", 1) + tc.path + "?token=secret"
+			es, err := eventsource.New(u, autoClock(), eventsource.WithMaxRetries(1),
+				eventsource.WithHeader("Authorization", "Bearer secret"),
+				eventsource.WithHeader("X-Api-Key", "secret"))
+			require.NoError(t, err)
+			var errs []error
+			es.OnError(func(err error) { errs = append(errs, err) })
+			err = recv(t, run(t, es))
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "secret")
+			require.NotEmpty(t, errs)
+			for _, err := range errs {
+				assert.NotContains(t, err.Error(), "secret")
+			}
+		})
+	}
+}
+
+// TestNewErrorHidesSecrets: an invalid URL's error does not repeat its
+// password or query, as the errors of Run do not.
+func TestNewErrorHidesSecrets(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"http://user:secret@example.com/%zz",
+		"http://example.com/%zz?token=secret",
+		"ftp://user:secret@example.com/?token=secret",
+	} {
+		_, err := eventsource.New(u)
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "secret", u)
+	}
+}

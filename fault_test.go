@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -250,199 +249,70 @@ func TestDropAroundID(t *testing.T) {
 	}
 }
 
-// TestStatusSequence answers 500, 503 with Retry-After in seconds, 503 with
-// an HTTP-date, 429, 408, then 200: each is retried after the backoff, never
-// less than its Retry-After, and OnError gets a *StatusError for each.
-func TestStatusSequence(t *testing.T) {
+// TestNoEventLostOrDuplicated drops the connection in three ways, each in
+// the middle of an event, and checks that the client gets every complete
+// event once, and never the cut one.
+func TestNoEventLostOrDuplicated(t *testing.T) {
 	t.Parallel()
-	clock := eventsource.NewFakeClock(true)
-	date := clock.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
-	srv := faultServer(t,
-		est.Script{est.Status(500), est.Raw("down")},
-		est.Script{est.Status(503, "Retry-After", "7")},
-		est.Script{est.Status(503, "Retry-After", date)},
-		est.Script{est.Status(429, "Retry-After", "2")},
-		est.Script{est.Status(408)},
-		est.Script{est.Send(est.Event{ID: "1", Data: "ok"}), est.Stall()},
-	)
-	es := faultES(t, srv, eventsource.WithClock(clock), eventsource.WithJitter(func(time.Duration) time.Duration { return 0 }),
-		eventsource.WithRetry(time.Second), eventsource.WithMaxRetryDelay(time.Minute))
-	tp := listen(es)
-	tp.stopAt = 1
-	require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+	const total = 12
+	lastIDs := make(chan string, 10)
+	var n atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		lastID := r.Header.Get("Last-Event-ID")
+		lastIDs <- lastID
+		next, _ := strconv.Atoi(lastID)
+		var b strings.Builder
+		for i := next + 1; i <= min(next+3, total); i++ {
+			fmt.Fprintf(&b, "id: %d\ndata: %d\n\n", i, i)
+		}
+		cut := "id: 99\ndata: cut"
+		switch n.Add(1) {
+		case 1: // the handler returns: a clean end of stream
+			startStream(w)
+			send(w, b.String()+cut)
+		case 2: // the test calls CloseClientConnections
+			startStream(w)
+			send(w, b.String()+cut)
+			<-r.Context().Done()
+		case 3: // the connection breaks inside a chunk
+			conn, rw, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			chunk := b.String() + cut
+			fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", len(chunk), chunk)
+			_ = rw.Flush()
+		default:
+			startStream(w)
+			send(w, b.String())
+			<-r.Context().Done()
+		}
+	})
+	es := newES(t, srv, autoClock())
+	got := make(chan eventsource.Event, 2*total)
+	es.OnEvent(func(ev eventsource.Event) {
+		if got <- ev; ev.Data == strconv.Itoa(total) {
+			es.Close()
+		}
+	})
+	var drops atomic.Int32
+	es.OnError(func(error) { drops.Add(1) })
+	done := run(t, es)
 
-	type status struct {
-		Code       int
-		RetryAfter time.Duration
-		Header     string
-	}
-	var got []status
-	for _, err := range tp.errs {
-		var se *eventsource.StatusError
-		require.ErrorAs(t, err, &se)
-		got = append(got, status{se.StatusCode, se.RetryAfter, se.Header.Get("Retry-After")})
-	}
-	assert.Equal(t, []status{
-		{500, 0, ""}, {503, 7 * time.Second, "7"}, {503, 90 * time.Second, date}, {429, 2 * time.Second, "2"}, {408, 0, ""},
-	}, got)
-	assert.Equal(t, []eventsource.ReadyState{eventsource.Connecting, eventsource.Connecting, eventsource.Connecting,
-		eventsource.Connecting, eventsource.Connecting}, tp.states)
-	// base 1s doubling: 1s, 2s→7s (Retry-After), 4s→90s (date), 8s (over 2s), 16s.
-	assert.Equal(t, []time.Duration{time.Second, 7 * time.Second, 90 * time.Second, 8 * time.Second, 16 * time.Second},
-		clock.Durations())
-	assert.Equal(t, []eventsource.Event{{Type: "message", Data: "ok", ID: "1"}}, tp.events)
-	assert.Equal(t, 1, tp.opens)
-	reqs := srv.Requests()
-	require.Len(t, reqs, 6)
-	for i, req := range reqs {
-		assert.Equal(t, http.MethodGet, req.Method, "request %d", i)
-		assert.Equal(t, "text/event-stream", req.Header.Get("Accept"), "request %d", i)
-		assert.Equal(t, "no-cache", req.Header.Get("Cache-Control"), "request %d", i)
-	}
-}
-
-// TestStatusEndsAtOnce: these statuses end the stream after one request,
-// even with a Retry-After, and Run returns the *StatusError.
-func TestStatusEndsAtOnce(t *testing.T) {
-	t.Parallel()
-	for _, code := range []int{400, 401, 403, 404, 405, 410, 418, 300, 304, 201, 206} {
-		t.Run(strconv.Itoa(code), func(t *testing.T) {
-			t.Parallel()
-			srv := faultServer(t, est.Script{est.Status(code, "Retry-After", "1"), est.Raw(`{"error":"no"}`)})
-			clock := eventsource.NewFakeClock(true)
-			es := faultES(t, srv, eventsource.WithClock(clock))
-			tp := listen(es)
-			err := recv(t, runCtx(t, context.Background(), es))
-			var se *eventsource.StatusError
-			require.ErrorAs(t, err, &se)
-			assert.Equal(t, code, se.StatusCode)
-			assert.Len(t, srv.Requests(), 1)
-			assert.Empty(t, clock.Durations(), "no reconnection wait")
-			require.Len(t, tp.errs, 1)
-			require.ErrorAs(t, tp.errs[0], &se)
-			assert.Equal(t, code, se.StatusCode)
-			assert.Equal(t, []eventsource.ReadyState{eventsource.Closed}, tp.states)
-			assert.Zero(t, tp.opens)
-			assert.Equal(t, eventsource.Closed, es.ReadyState())
-		})
-	}
-}
-
-// TestRedirects follows 301, 302, 307 and 308 to the same origin, to
-// another port and to another host: custom headers, Authorization and Cookie
-// included, go only to the same origin; Accept, Cache-Control and
-// Last-Event-ID always go.
-func TestRedirects(t *testing.T) {
-	t.Parallel()
-	custom := map[string]string{"Authorization": "Bearer s3cr3t", "Cookie": "session=s3cr3t", "X-Custom": "custom"}
-	for _, code := range []int{301, 302, 307, 308} {
-		for _, target := range []string{"same origin", "another port", "another host"} {
-			t.Run(fmt.Sprintf("%d/%s", code, target), func(t *testing.T) {
-				t.Parallel()
-				var dest *est.Server // the server that answers the redirected request
-				src := faultServer(t,
-					est.Script{est.Func(func(req est.Request) est.Script {
-						loc := "/moved"
-						switch target {
-						case "another port":
-							loc = dest.URL + "/moved"
-						case "another host":
-							// Same listener, another name: anyHost dials it.
-							loc = "http://stream.example:" + portOf(dest.URL) + "/moved"
-						}
-						return est.Script{est.Status(code, "Location", loc)}
-					})},
-					est.Script{est.Data("moved"), est.Stall()},
-				)
-				dest = src
-				if target == "another port" {
-					dest = faultServer(t, est.Script{est.Data("moved"), est.Stall()})
-				}
-				opts := []eventsource.Option{eventsource.WithLastEventID("7"), eventsource.WithHTTPClient(anyHost(t, src))}
-				for k, v := range custom {
-					opts = append(opts, eventsource.WithHeader(k, v))
-				}
-				es, err := eventsource.New(src.URL+"/start", opts...)
-				require.NoError(t, err)
-				tp := listen(es)
-				tp.stopAt = 1
-				require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
-				assert.Equal(t, []eventsource.Event{{Type: "message", Data: "moved", ID: "7"}}, tp.events)
-				assert.Empty(t, tp.errs)
-
-				first := src.Requests()[0]
-				reqs := dest.Requests()
-				last := reqs[len(reqs)-1]
-				assert.Equal(t, "/moved", last.URL)
-				for k, v := range custom {
-					assert.Equal(t, v, first.Header.Get(k), "first request, %s", k)
-					if target == "same origin" {
-						assert.Equal(t, v, last.Header.Get(k), "after the redirect, %s", k)
-					} else {
-						assert.Empty(t, last.Header.Values(k), "after the redirect, %s", k)
-					}
-				}
-				assert.Equal(t, "text/event-stream", last.Header.Get("Accept"))
-				assert.Equal(t, "no-cache", last.Header.Get("Cache-Control"))
-				assert.Equal(t, "7", last.LastEventID)
-			})
+	for i := 1; i <= total; i++ {
+		ev := recv(t, got)
+		require.Equal(t, eventsource.Event{Type: "message", Data: strconv.Itoa(i), ID: strconv.Itoa(i)}, ev)
+		if i == 6 {
+			srv.CloseClientConnections()
 		}
 	}
-	for _, code := range []int{307, 308} {
-		t.Run(fmt.Sprintf("%d keeps POST and its body", code), func(t *testing.T) {
-			t.Parallel()
-			srv := faultServer(t,
-				est.Script{est.Status(code, "Location", "/moved")},
-				est.Script{est.Data("moved"), est.Stall()},
-			)
-			es := faultES(t, srv, eventsource.WithMethod(http.MethodPost), eventsource.WithBody([]byte(`{"q":1}`)))
-			tp := listen(es)
-			tp.stopAt = 1
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
-			reqs := srv.Requests()
-			require.Len(t, reqs, 2)
-			for _, req := range reqs {
-				assert.Equal(t, http.MethodPost, req.Method)
-				assert.Equal(t, `{"q":1}`, req.Body)
-			}
-		})
-	}
-}
-
-// TestRedirectLoopEnds: a redirect loop, on one server or between two, ends
-// the stream with ErrTooManyRedirects after 10 hops, without a retry.
-func TestRedirectLoopEnds(t *testing.T) {
-	t.Parallel()
-	for _, code := range []int{302, 307, 308} {
-		t.Run(strconv.Itoa(code)+"/self", func(t *testing.T) {
-			t.Parallel()
-			srv := faultServer(t, est.Script{est.Status(code, "Location", "/loop")})
-			es := faultES(t, srv, fastRetry())
-			tp := listen(es)
-			require.ErrorIs(t, recv(t, runCtx(t, context.Background(), es)), eventsource.ErrTooManyRedirects)
-			assert.Len(t, srv.Requests(), 10)
-			require.Len(t, tp.errs, 1)
-			require.ErrorIs(t, tp.errs[0], eventsource.ErrTooManyRedirects)
-			assert.Equal(t, []eventsource.ReadyState{eventsource.Closed}, tp.states)
-		})
-		t.Run(strconv.Itoa(code)+"/two servers", func(t *testing.T) {
-			t.Parallel()
-			var a, b *est.Server
-			a = faultServer(t, est.Script{est.Func(func(est.Request) est.Script {
-				return est.Script{est.Status(code, "Location", b.URL+"/b")}
-			})})
-			b = faultServer(t, est.Script{est.Func(func(est.Request) est.Script {
-				return est.Script{est.Status(code, "Location", a.URL+"/a")}
-			})})
-			es := faultES(t, a, fastRetry(), eventsource.WithHeader("Authorization", "Bearer s3cr3t"))
-			tp := listen(es)
-			require.ErrorIs(t, recv(t, runCtx(t, context.Background(), es)), eventsource.ErrTooManyRedirects)
-			assert.Equal(t, 10, len(a.Requests())+len(b.Requests()))
-			for i, req := range append(a.Requests()[1:], b.Requests()...) {
-				assert.Empty(t, req.Header.Values("Authorization"), "hop %d: never restored", i)
-			}
-			assert.Len(t, tp.errs, 1)
-		})
+	require.NoError(t, recv(t, done))
+	assert.Empty(t, got, "no event after the last")
+	assert.Equal(t, int32(3), drops.Load())
+	for _, want := range []string{"", "3", "6", "9"} {
+		assert.Equal(t, want, recv(t, lastIDs))
 	}
 }
 
@@ -517,31 +387,6 @@ func TestIDWithControlCharacter(t *testing.T) {
 			assert.Len(t, srv.Requests(), 2, "the reconnection reaches the server")
 			require.Len(t, tp.events, 2)
 			assert.Equal(t, eventsource.Event{Type: "message", Data: "b", ID: id}, tp.events[1])
-		})
-	}
-}
-
-// TestOptionWithControlCharacter: New must reject a header value or a last
-// event ID that net/http will not send, or the requests must go out; it
-// must not accept it and then fail every attempt for ever.
-func TestOptionWithControlCharacter(t *testing.T) {
-	t.Parallel()
-	for name, opt := range map[string]eventsource.Option{
-		"WithHeader":      eventsource.WithHeader("X-A", "a\x01b"),
-		"WithLastEventID": eventsource.WithLastEventID("a\x01b"),
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			srv := faultServer(t, est.Script{est.Data("a"), est.Stall()})
-			es, err := eventsource.New(srv.URL, eventsource.WithHTTPClient(srv.Client()), fastRetry(),
-				eventsource.WithMaxRetries(3), opt)
-			if err != nil {
-				return // rejected up front: fine
-			}
-			tp := listen(es)
-			tp.stopAt = 1
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)), "New accepted the option, so the request must go out")
-			assert.Len(t, srv.Requests(), 1)
 		})
 	}
 }
@@ -675,201 +520,43 @@ func TestHostileBodies(t *testing.T) {
 	}
 }
 
-// faultServer starts an eventsourcetest server, closed at the end of the
-// test.
-func faultServer(t *testing.T, scripts ...est.Script) *est.Server {
-	t.Helper()
-	srv := est.NewServer(scripts...)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// faultES returns an EventSource for srv that uses srv's client.
-func faultES(t *testing.T, srv *est.Server, opts ...eventsource.Option) *eventsource.EventSource {
-	t.Helper()
-	es, err := eventsource.New(srv.URL, append([]eventsource.Option{eventsource.WithHTTPClient(srv.Client())}, opts...)...)
-	require.NoError(t, err)
-	return es
-}
-
-// fastRetry makes every reconnection wait pass at once.
-func fastRetry() eventsource.Option { return eventsource.WithClock(eventsource.NewFakeClock(true)) }
-
-// anyHost returns a client that connects to srv for the host
-// stream.example, so that a redirect can go to another host over loopback.
-// Its connections close at the end of the test.
-func anyHost(t *testing.T, srv *est.Server) *http.Client {
-	var d net.Dialer
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if host, _, _ := net.SplitHostPort(addr); host == "stream.example" {
-			addr = srv.Listener.Addr().String()
-		}
-		return d.DialContext(ctx, network, addr)
-	}}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr}
-}
-
-// portOf returns the port of a URL such as http://127.0.0.1:1234.
-func portOf(u string) string { return u[strings.LastIndexByte(u, ':')+1:] }
-
-// A tape records what the callbacks of an EventSource saw. Its fields are
-// written on Run's goroutine: read them after Run returned.
-type tape struct {
-	events   []eventsource.Event
-	errs     []error
-	states   []eventsource.ReadyState // ReadyState during each OnError
-	ids      []string                 // LastEventID during each OnError
-	comments []string
-	opens    int
-	stopAt   int // Close after this many events; 0 for never
-}
-
-// listen sets the callbacks of es to record on a new tape.
-func listen(es *eventsource.EventSource) *tape {
-	tp := &tape{}
-	es.OnOpen(func() { tp.opens++ })
-	es.OnComment(func(c string) { tp.comments = append(tp.comments, c) })
-	es.OnEvent(func(ev eventsource.Event) {
-		tp.events = append(tp.events, ev)
-		if len(tp.events) == tp.stopAt {
-			es.Close()
-		}
+func TestMaxEventSize(t *testing.T) {
+	t.Parallel()
+	var requests atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		startStream(w)
+		send(w, "data: small\n\ndata: "+strings.Repeat("x", 2048)+"\n\n")
+		<-r.Context().Done()
 	})
+	es := newES(t, srv, autoClock(), eventsource.WithMaxEventSize(1024))
+	var messages []string
+	es.OnMessage(func(ev eventsource.Event) { messages = append(messages, ev.Data) })
+	var errs []error
 	es.OnError(func(err error) {
-		tp.errs = append(tp.errs, err)
-		tp.states = append(tp.states, es.ReadyState())
-		tp.ids = append(tp.ids, es.LastEventID())
-	})
-	return tp
-}
-
-// TestStatus1xx: a 1xx that reaches the client as the final response is a
-// *StatusError, at once and without reading its body: after a 101 the body
-// is the raw connection, which nothing would end.
-func TestStatus1xx(t *testing.T) {
-	t.Parallel()
-	t.Run("101 then silence", func(t *testing.T) {
-		t.Parallel()
-		reached := make(chan struct{})
-		url, client, _ := rawServer(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n", reached)
-		es, err := eventsource.New(url, eventsource.WithHTTPClient(client))
-		require.NoError(t, err)
-		var se *eventsource.StatusError
-		require.ErrorAs(t, recv(t, run(t, es)), &se)
-		assert.Equal(t, http.StatusSwitchingProtocols, se.StatusCode)
 		assert.Equal(t, eventsource.Closed, es.ReadyState())
+		errs = append(errs, err)
 	})
-	t.Run("103 as the final response", func(t *testing.T) {
-		t.Parallel()
-		body := &blockingBody{closed: make(chan struct{})}
-		client := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			return &http.Response{StatusCode: http.StatusEarlyHints, Header: http.Header{}, Body: body, Request: req}, nil
-		})}
-		es, err := eventsource.New("http://stream.example/", eventsource.WithHTTPClient(client))
-		require.NoError(t, err)
-		var se *eventsource.StatusError
-		require.ErrorAs(t, recv(t, run(t, es)), &se)
-		assert.Equal(t, http.StatusEarlyHints, se.StatusCode)
-		assert.Zero(t, body.reads.Load(), "the body is not read")
-		recv(t, body.closed)
-	})
+	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrEventTooLarge)
+	assert.Equal(t, []string{"small"}, messages)
+	require.Len(t, errs, 1)
+	require.ErrorIs(t, errs[0], eventsource.ErrEventTooLarge)
+	assert.Equal(t, int32(1), requests.Load(), "not retried")
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
-
-// A blockingBody blocks every Read until it is closed.
-type blockingBody struct {
-	reads     atomic.Int32
-	closed    chan struct{}
-	closeOnce sync.Once
-}
-
-func (b *blockingBody) Read([]byte) (int, error) {
-	b.reads.Add(1)
-	<-b.closed
-	return 0, net.ErrClosed
-}
-
-func (b *blockingBody) Close() error {
-	b.closeOnce.Do(func() { close(b.closed) })
-	return nil
-}
-
-// TestErrorBodyReadEnds: the body of an error response that stalls half
-// way is read for StatusError.Body, but Close, the context, the idle
-// timeout and a time limit of its own each end that read at once.
-func TestErrorBodyReadEnds(t *testing.T) {
+func TestInvalidUTF8(t *testing.T) {
 	t.Parallel()
-	const head = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1000\r\n\r\n"
-	for _, stop := range []string{"Close", "cancel", "idle timeout", "body time limit"} {
-		t.Run(stop, func(t *testing.T) {
-			t.Parallel()
-			url, client, gone := rawServer(t, head+"partial", make(chan struct{}))
-			reading := make(chan struct{}, 8)
-			client.Transport = readSignal{client.Transport, reading}
-			clock := eventsource.NewFakeClock(false)
-			opts := []eventsource.Option{eventsource.WithHTTPClient(client), eventsource.WithClock(clock), eventsource.WithMaxRetries(0)}
-			switch stop {
-			case "idle timeout":
-				opts = append(opts, eventsource.WithIdleTimeout(time.Minute))
-			case "body time limit":
-				opts = append(opts, eventsource.WithErrorBodyTimeout(time.Millisecond))
-			}
-			es, err := eventsource.New(url, opts...)
-			require.NoError(t, err)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := runCtx(t, ctx, es)
-			recv(t, reading) // the first read returns "partial"
-			recv(t, reading) // the second waits for the rest
-			switch stop {
-			case "Close":
-				require.NoError(t, es.Close())
-			case "cancel":
-				cancel()
-			case "idle timeout":
-				require.True(t, recv(t, clock.Timers()).Fire())
-			}
-			err = recv(t, done)
-			switch stop {
-			case "Close":
-				require.NoError(t, err)
-			case "cancel":
-				require.ErrorIs(t, err, context.Canceled)
-			default:
-				var se *eventsource.StatusError
-				require.ErrorAs(t, err, &se)
-				assert.Equal(t, "partial", se.Body)
-			}
-			recv(t, gone) // the connection was closed
-		})
-	}
-}
-
-// readSignal sends on reading at each Read of a response body, before the
-// Read itself.
-type readSignal struct {
-	rt      http.RoundTripper
-	reading chan<- struct{}
-}
-
-func (t readSignal) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.rt.RoundTrip(req)
-	if err == nil {
-		resp.Body = signalBody{resp.Body, t.reading}
-	}
-	return resp, err
-}
-
-type signalBody struct {
-	io.ReadCloser
-	reading chan<- struct{}
-}
-
-func (b signalBody) Read(p []byte) (int, error) {
-	b.reading <- struct{}{}
-	return b.ReadCloser.Read(p)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		startStream(w)
+		send(w, "event: t\xffype\ndata: ok\xe2\x80\xa6 \xff \xe2\x82A\n\n")
+		<-r.Context().Done()
+	})
+	es := newES(t, srv)
+	var got eventsource.Event
+	es.OnEvent(func(ev eventsource.Event) {
+		got = ev
+		es.Close()
+	})
+	require.NoError(t, recv(t, run(t, es)))
+	assert.Equal(t, eventsource.Event{Type: "t\uFFFDype", Data: "ok… \uFFFD \uFFFDA"}, got)
 }

@@ -1,13 +1,11 @@
 package eventsource_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,11 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-eventsource/eventsource"
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
-
-func halfJitter(d time.Duration) time.Duration { return d / 2 }
-
-func noJitter(time.Duration) time.Duration { return 0 }
 
 func TestNextDelay(t *testing.T) {
 	t.Parallel()
@@ -56,19 +51,6 @@ func TestNextDelay(t *testing.T) {
 	}
 }
 
-func TestUniformJitter(t *testing.T) {
-	t.Parallel()
-	assert.Equal(t, time.Duration(0), eventsource.UniformJitter(0))
-	assert.Equal(t, time.Duration(0), eventsource.UniformJitter(1))
-	for _, d := range []time.Duration{2, time.Millisecond, time.Second, 30 * time.Second} {
-		for range 100 {
-			j := eventsource.UniformJitter(d)
-			require.GreaterOrEqual(t, j, time.Duration(0))
-			require.LessOrEqual(t, j, d/2)
-		}
-	}
-}
-
 func TestRetryAfter(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -100,45 +82,6 @@ func TestRetryAfter(t *testing.T) {
 			assert.Equal(t, tc.want, eventsource.RetryAfter(h, now))
 		})
 	}
-}
-
-// scripted starts a server that answers its i-th request with steps[i];
-// the last step answers every later request. It counts the requests.
-func scripted(t *testing.T, steps ...http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var requests atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		i := int(requests.Add(1)) - 1
-		steps[min(i, len(steps)-1)](w, r)
-	})
-	return srv, &requests
-}
-
-// status answers code, with the header pairs given.
-func status(code int, header ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(code)
-	}
-}
-
-// streamOnce answers a stream of s that then ends.
-func streamOnce(s string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, s)
-	}
-}
-
-// times repeats step n times.
-func times(n int, step http.HandlerFunc) []http.HandlerFunc {
-	steps := make([]http.HandlerFunc, n)
-	for i := range steps {
-		steps[i] = step
-	}
-	return steps
 }
 
 func TestBackoff(t *testing.T) {
@@ -199,6 +142,18 @@ func TestBackoff(t *testing.T) {
 			assert.Equal(t, int32(len(tc.steps)+1), requests.Load())
 		})
 	}
+}
+
+// TestRetryZero: WithRetry(0) reconnects at once the first time, without a
+// timer, then counts the base as 1 ms: 1ms×2ⁿ (DESIGN.md's edge rules).
+func TestRetryZero(t *testing.T) {
+	t.Parallel()
+	srv, requests := scripted(t, append(times(3, status(http.StatusInternalServerError)), status(http.StatusNoContent))...)
+	clock := eventsource.NewFakeClock(true)
+	es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(0), lastingAttempts(clock))
+	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
+	assert.Equal(t, []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}, clock.Durations())
+	assert.Equal(t, int32(4), requests.Load())
 }
 
 // TestBackoffResetsAfterSuccessAfter: a connection that stayed open
@@ -344,138 +299,54 @@ func TestAttemptGap(t *testing.T) {
 	}
 }
 
-// lastingAttempts makes each attempt last a second on clock, so that the
-// least gap between attempts (TestAttemptGap) does not hide the backoff.
-func lastingAttempts(clock *eventsource.FakeClock) eventsource.Option {
-	return eventsource.WithRequestHook(func(*http.Request) error {
-		clock.Advance(time.Second)
-		return nil
-	})
-}
-
-// TestRetryZero: WithRetry(0) reconnects at once the first time, without a
-// timer, then counts the base as 1 ms: 1ms×2ⁿ (DESIGN.md's edge rules).
-func TestRetryZero(t *testing.T) {
+// TestStatusSequence answers 500, 503 with Retry-After in seconds, 503 with
+// an HTTP-date, 429, 408, then 200: each is retried after the backoff, never
+// less than its Retry-After, and OnError gets a *StatusError for each.
+func TestStatusSequence(t *testing.T) {
 	t.Parallel()
-	srv, requests := scripted(t, append(times(3, status(http.StatusInternalServerError)), status(http.StatusNoContent))...)
 	clock := eventsource.NewFakeClock(true)
-	es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(0), lastingAttempts(clock))
-	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
-	assert.Equal(t, []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}, clock.Durations())
-	assert.Equal(t, int32(4), requests.Load())
-}
+	date := clock.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
+	srv := faultServer(t,
+		est.Script{est.Status(500), est.Raw("down")},
+		est.Script{est.Status(503, "Retry-After", "7")},
+		est.Script{est.Status(503, "Retry-After", date)},
+		est.Script{est.Status(429, "Retry-After", "2")},
+		est.Script{est.Status(408)},
+		est.Script{est.Send(est.Event{ID: "1", Data: "ok"}), est.Stall()},
+	)
+	es := faultES(t, srv, eventsource.WithClock(clock), eventsource.WithJitter(func(time.Duration) time.Duration { return 0 }),
+		eventsource.WithRetry(time.Second), eventsource.WithMaxRetryDelay(time.Minute))
+	tp := listen(es)
+	tp.stopAt = 1
+	require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
 
-// reply answers code with a body, and the header X-Reason: token.
-func reply(code int, contentType, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Reason", "token")
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, body)
+	type status struct {
+		Code       int
+		RetryAfter time.Duration
+		Header     string
 	}
-}
-
-// TestStatusEndsStream: these responses end the stream after one request.
-func TestStatusEndsStream(t *testing.T) {
-	t.Parallel()
-	const body = `{"error":"no"}`
-	tests := []struct {
-		name    string
-		handler http.HandlerFunc
-		want    error // a sentinel; nil for a *StatusError
-		code    int
-		body    string
-	}{
-		{"204", status(http.StatusNoContent), eventsource.ErrNoContent, 0, ""},
-		{"text/html", reply(http.StatusOK, "text/html", "<p>data: x</p>\n\n"), eventsource.ErrContentType, 0, ""},
-		{"text/plain", reply(http.StatusOK, "text/plain; charset=utf-8", "data: x\n\n"), eventsource.ErrContentType, 0, ""},
-		{"no Content-Type", reply(http.StatusOK, "", ""), eventsource.ErrContentType, 0, ""},
-		{"401", reply(http.StatusUnauthorized, "application/json", body), nil, http.StatusUnauthorized, body},
-		{"403", reply(http.StatusForbidden, "application/json", body), nil, http.StatusForbidden, body},
-		{"404", reply(http.StatusNotFound, "text/event-stream", body), nil, http.StatusNotFound, body},
-		{"410", reply(http.StatusGone, "application/json", body), nil, http.StatusGone, body},
-		{"300 without Location", reply(http.StatusMultipleChoices, "text/event-stream", body), nil, http.StatusMultipleChoices, body},
-		{"304", reply(http.StatusNotModified, "", ""), nil, http.StatusNotModified, ""},
-		{"205", reply(http.StatusResetContent, "text/event-stream", ""), nil, http.StatusResetContent, ""},
-		{"299", reply(299, "text/event-stream", body), nil, 299, body},
+	var got []status
+	for _, err := range tp.errs {
+		var se *eventsource.StatusError
+		require.ErrorAs(t, err, &se)
+		got = append(got, status{se.StatusCode, se.RetryAfter, se.Header.Get("Retry-After")})
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv, requests := scripted(t, tc.handler)
-			es := newES(t, srv, autoClock())
-			var errs []error
-			es.OnError(func(err error) {
-				assert.Equal(t, eventsource.Closed, es.ReadyState())
-				errs = append(errs, err)
-			})
-			var events int
-			es.OnEvent(func(eventsource.Event) { events++ })
-			err := recv(t, run(t, es))
-			if tc.want != nil {
-				require.ErrorIs(t, err, tc.want)
-			} else {
-				var se *eventsource.StatusError
-				require.ErrorAs(t, err, &se)
-				assert.Equal(t, tc.code, se.StatusCode)
-				assert.Equal(t, "token", se.Header.Get("X-Reason"))
-				assert.Equal(t, tc.body, se.Body)
-			}
-			assert.Equal(t, int32(1), requests.Load(), "a single request")
-			require.Len(t, errs, 1)
-			assert.Equal(t, err, errs[0], "OnError got the error that Run returned")
-			assert.Zero(t, events)
-			assert.Equal(t, eventsource.Closed, es.ReadyState())
-		})
-	}
-}
-
-func TestStatusErrorBody(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, body, want string
-	}{
-		{"short", "nope", "nope"},
-		{"first KiB", strings.Repeat("x", 3000), strings.Repeat("x", 1024)},
-		{"cut at a UTF-8 boundary", strings.Repeat("x", 1022) + "€€", strings.Repeat("x", 1022)},
-		{"invalid UTF-8", "a\xffb", "a\uFFFDb"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = io.WriteString(w, tc.body)
-			})
-			es := newES(t, srv)
-			var se *eventsource.StatusError
-			require.ErrorAs(t, recv(t, run(t, es)), &se)
-			assert.Equal(t, tc.want, se.Body)
-		})
-	}
-}
-
-func TestContentTypeAccepted(t *testing.T) {
-	t.Parallel()
-	for _, ct := range []string{"text/event-stream", "text/event-stream; charset=utf-8", "text/event-stream;", "Text/Event-Stream", "text/event-stream;charset=windows-1252"} {
-		t.Run(ct, func(t *testing.T) {
-			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", ct)
-				send(w, "data: ok\xe2\x80\xa6\n\n")
-				<-r.Context().Done()
-			})
-			es := newES(t, srv)
-			var got []string
-			es.OnMessage(func(ev eventsource.Event) {
-				got = append(got, ev.Data)
-				es.Close()
-			})
-			require.NoError(t, recv(t, run(t, es)))
-			assert.Equal(t, []string{"ok…"}, got)
-		})
+	assert.Equal(t, []status{
+		{500, 0, ""}, {503, 7 * time.Second, "7"}, {503, 90 * time.Second, date}, {429, 2 * time.Second, "2"}, {408, 0, ""},
+	}, got)
+	assert.Equal(t, []eventsource.ReadyState{eventsource.Connecting, eventsource.Connecting, eventsource.Connecting,
+		eventsource.Connecting, eventsource.Connecting}, tp.states)
+	// base 1s doubling: 1s, 2s→7s (Retry-After), 4s→90s (date), 8s (over 2s), 16s.
+	assert.Equal(t, []time.Duration{time.Second, 7 * time.Second, 90 * time.Second, 8 * time.Second, 16 * time.Second},
+		clock.Durations())
+	assert.Equal(t, []eventsource.Event{{Type: "message", Data: "ok", ID: "1"}}, tp.events)
+	assert.Equal(t, 1, tp.opens)
+	reqs := srv.Requests()
+	require.Len(t, reqs, 6)
+	for i, req := range reqs {
+		assert.Equal(t, http.MethodGet, req.Method, "request %d", i)
+		assert.Equal(t, "text/event-stream", req.Header.Get("Accept"), "request %d", i)
+		assert.Equal(t, "no-cache", req.Header.Get("Cache-Control"), "request %d", i)
 	}
 }
 

@@ -1,0 +1,576 @@
+package eventsource_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-eventsource/eventsource"
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
+)
+
+func TestRequestHeadersAndBody(t *testing.T) {
+	t.Parallel()
+	requests := make(chan request, 10)
+	var n atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		requests <- record(r)
+		k := n.Add(1)
+		startStream(w)
+		switch k {
+		case 1:
+			send(w, "id: 1\ndata: a\n\n")
+		case 2:
+			send(w, "id:\ndata: b\n\n") // an empty id resets the last event ID
+		default:
+			send(w, "data: c\n\n")
+			<-r.Context().Done()
+		}
+	})
+	es := newES(t, srv, autoClock(),
+		eventsource.WithMethod(http.MethodPost),
+		eventsource.WithBody([]byte(`{"q":1}`)),
+		eventsource.WithHeader("Content-Type", "application/json"),
+		eventsource.WithHeader("X-Custom", "v"),
+	)
+	var events []eventsource.Event
+	es.OnMessage(func(ev eventsource.Event) {
+		if events = append(events, ev); ev.Data == "c" {
+			es.Close()
+		}
+	})
+	require.NoError(t, recv(t, run(t, es)))
+
+	assert.Equal(t, []eventsource.Event{
+		{Type: "message", Data: "a", ID: "1"},
+		{Type: "message", Data: "b", ID: ""},
+		{Type: "message", Data: "c", ID: ""},
+	}, events)
+	wantLastEventID := [][]string{nil, {"1"}, nil}
+	for i, want := range wantLastEventID {
+		req := recv(t, requests)
+		assert.Equal(t, http.MethodPost, req.method, "request %d", i+1)
+		assert.Equal(t, `{"q":1}`, req.body, "request %d", i+1)
+		assert.Equal(t, []string{"text/event-stream"}, req.header.Values("Accept"), "request %d", i+1)
+		assert.Equal(t, []string{"no-cache"}, req.header.Values("Cache-Control"), "request %d", i+1)
+		assert.Equal(t, []string{"application/json"}, req.header.Values("Content-Type"), "request %d", i+1)
+		assert.Equal(t, []string{"v"}, req.header.Values("X-Custom"), "request %d", i+1)
+		assert.Equal(t, want, req.header.Values("Last-Event-ID"), "request %d", i+1)
+	}
+}
+
+func TestLastEventID(t *testing.T) {
+	t.Parallel()
+	lastIDs := make(chan string, 10)
+	var n atomic.Int32
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		lastIDs <- r.Header.Get("Last-Event-ID")
+		k := n.Add(1)
+		startStream(w)
+		switch k {
+		case 1:
+			send(w, "data: a\n\n")
+		case 2:
+			send(w, "id: 42\ndata: b\n\n")
+		default:
+			send(w, "data: c\n\n") // no id after a reconnection: the stored one stays
+			<-r.Context().Done()
+		}
+	})
+	es := newES(t, srv, autoClock(), eventsource.WithLastEventID("41"))
+	assert.Equal(t, "41", es.LastEventID())
+	var events []eventsource.Event
+	es.OnMessage(func(ev eventsource.Event) {
+		if events = append(events, ev); ev.Data == "c" {
+			es.Close()
+		}
+	})
+	require.NoError(t, recv(t, run(t, es)))
+
+	assert.Equal(t, []eventsource.Event{
+		{Type: "message", Data: "a", ID: "41"},
+		{Type: "message", Data: "b", ID: "42"},
+		{Type: "message", Data: "c", ID: "42"},
+	}, events)
+	assert.Equal(t, "42", es.LastEventID())
+	assert.Equal(t, "41", recv(t, lastIDs))
+	assert.Equal(t, "41", recv(t, lastIDs))
+	assert.Equal(t, "42", recv(t, lastIDs))
+}
+
+func TestRequestHook(t *testing.T) {
+	t.Parallel()
+	hookErr := errors.New("token source down")
+	for _, failAt := range []int{1, 3} {
+		t.Run(fmt.Sprintf("fails at attempt %d", failAt), func(t *testing.T) {
+			t.Parallel()
+			tokens := make(chan string, 10)
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				tokens <- r.Header.Get("Authorization")
+				startStream(w)
+				send(w, "data: x\n\n") // then a clean end: reconnect
+			})
+			attempts := 0
+			es := newES(t, srv, autoClock(),
+				eventsource.WithHeader("Authorization", "static"),
+				eventsource.WithRequestHook(func(req *http.Request) error {
+					assert.True(t, onRunGoroutine())
+					if attempts++; attempts == failAt {
+						return fmt.Errorf("refresh: %w", hookErr)
+					}
+					req.Header.Set("Authorization", fmt.Sprintf("Bearer token-%d", attempts))
+					return nil
+				}))
+			var errs []error
+			es.OnError(func(err error) { errs = append(errs, err) })
+			err := recv(t, run(t, es))
+			require.ErrorIs(t, err, hookErr)
+
+			assert.Equal(t, failAt, attempts)
+			require.Len(t, errs, failAt, "OnError for each drop, and once for the hook")
+			require.ErrorIs(t, errs[failAt-1], hookErr)
+			for _, err := range errs[:failAt-1] {
+				require.ErrorIs(t, err, io.EOF)
+			}
+			close(tokens)
+			var got []string
+			for tok := range tokens {
+				got = append(got, tok)
+			}
+			var want []string
+			for i := 1; i < failAt; i++ {
+				want = append(want, fmt.Sprintf("Bearer token-%d", i))
+			}
+			assert.Equal(t, want, got, "only the attempts before the failure were made")
+		})
+	}
+}
+
+// TestCookieJarRotation: with a cookie jar, each request carries exactly
+// the jar's current cookies, over 100 reconnections in which the server
+// rotates its session cookie: none piles up.
+func TestCookieJarRotation(t *testing.T) {
+	t.Parallel()
+	const reconnections = 100
+	var served atomic.Int32
+	srv := faultServer(t, est.Script{est.Func(func(est.Request) est.Script {
+		n := served.Add(1)
+		return est.Script{est.Status(http.StatusOK, "Set-Cookie", fmt.Sprintf("sess=v%d-%s; Path=/", n, strings.Repeat("c", 120))), est.Data("x")}
+	})})
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	client := srv.Client()
+	client.Jar = jar
+	es := faultES(t, srv, eventsource.WithHTTPClient(client), fastRetry())
+	es.OnEvent(func(eventsource.Event) {
+		if served.Load() > reconnections {
+			es.Close()
+		}
+	})
+	require.NoError(t, recv(t, run(t, es)))
+	reqs := srv.Requests()
+	require.Len(t, reqs, reconnections+1)
+	assert.Empty(t, reqs[0].Header.Values("Cookie"), "the first request has no cookie yet")
+	for i, req := range reqs[1:] {
+		want := fmt.Sprintf("sess=v%d-%s", i+1, strings.Repeat("c", 120))
+		assert.Equal(t, []string{want}, req.Header.Values("Cookie"), "request %d", i+1)
+	}
+}
+
+// TestStatusEndsAtOnce: these statuses end the stream after one request,
+// even with a Retry-After, and Run returns the *StatusError.
+func TestStatusEndsAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{400, 401, 403, 404, 405, 410, 418, 300, 304, 201, 206} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			t.Parallel()
+			srv := faultServer(t, est.Script{est.Status(code, "Retry-After", "1"), est.Raw(`{"error":"no"}`)})
+			clock := eventsource.NewFakeClock(true)
+			es := faultES(t, srv, eventsource.WithClock(clock))
+			tp := listen(es)
+			err := recv(t, runCtx(t, context.Background(), es))
+			var se *eventsource.StatusError
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, code, se.StatusCode)
+			assert.Len(t, srv.Requests(), 1)
+			assert.Empty(t, clock.Durations(), "no reconnection wait")
+			require.Len(t, tp.errs, 1)
+			require.ErrorAs(t, tp.errs[0], &se)
+			assert.Equal(t, code, se.StatusCode)
+			assert.Equal(t, []eventsource.ReadyState{eventsource.Closed}, tp.states)
+			assert.Zero(t, tp.opens)
+			assert.Equal(t, eventsource.Closed, es.ReadyState())
+		})
+	}
+}
+
+// TestStatusEndsStream: these responses end the stream after one request.
+func TestStatusEndsStream(t *testing.T) {
+	t.Parallel()
+	const body = `{"error":"no"}`
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    error // a sentinel; nil for a *StatusError
+		code    int
+		body    string
+	}{
+		{"204", status(http.StatusNoContent), eventsource.ErrNoContent, 0, ""},
+		{"text/html", reply(http.StatusOK, "text/html", "<p>data: x</p>\n\n"), eventsource.ErrContentType, 0, ""},
+		{"text/plain", reply(http.StatusOK, "text/plain; charset=utf-8", "data: x\n\n"), eventsource.ErrContentType, 0, ""},
+		{"no Content-Type", reply(http.StatusOK, "", ""), eventsource.ErrContentType, 0, ""},
+		{"401", reply(http.StatusUnauthorized, "application/json", body), nil, http.StatusUnauthorized, body},
+		{"403", reply(http.StatusForbidden, "application/json", body), nil, http.StatusForbidden, body},
+		{"404", reply(http.StatusNotFound, "text/event-stream", body), nil, http.StatusNotFound, body},
+		{"410", reply(http.StatusGone, "application/json", body), nil, http.StatusGone, body},
+		{"300 without Location", reply(http.StatusMultipleChoices, "text/event-stream", body), nil, http.StatusMultipleChoices, body},
+		{"304", reply(http.StatusNotModified, "", ""), nil, http.StatusNotModified, ""},
+		{"205", reply(http.StatusResetContent, "text/event-stream", ""), nil, http.StatusResetContent, ""},
+		{"299", reply(299, "text/event-stream", body), nil, 299, body},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, requests := scripted(t, tc.handler)
+			es := newES(t, srv, autoClock())
+			var errs []error
+			es.OnError(func(err error) {
+				assert.Equal(t, eventsource.Closed, es.ReadyState())
+				errs = append(errs, err)
+			})
+			var events int
+			es.OnEvent(func(eventsource.Event) { events++ })
+			err := recv(t, run(t, es))
+			if tc.want != nil {
+				require.ErrorIs(t, err, tc.want)
+			} else {
+				var se *eventsource.StatusError
+				require.ErrorAs(t, err, &se)
+				assert.Equal(t, tc.code, se.StatusCode)
+				assert.Equal(t, "token", se.Header.Get("X-Reason"))
+				assert.Equal(t, tc.body, se.Body)
+			}
+			assert.Equal(t, int32(1), requests.Load(), "a single request")
+			require.Len(t, errs, 1)
+			assert.Equal(t, err, errs[0], "OnError got the error that Run returned")
+			assert.Zero(t, events)
+			assert.Equal(t, eventsource.Closed, es.ReadyState())
+		})
+	}
+}
+
+func TestStatusErrorBody(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, want string
+	}{
+		{"short", "nope", "nope"},
+		{"first KiB", strings.Repeat("x", 3000), strings.Repeat("x", 1024)},
+		{"cut at a UTF-8 boundary", strings.Repeat("x", 1022) + "€€", strings.Repeat("x", 1022)},
+		{"invalid UTF-8", "a\xffb", "a\uFFFDb"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = io.WriteString(w, tc.body)
+			})
+			es := newES(t, srv)
+			var se *eventsource.StatusError
+			require.ErrorAs(t, recv(t, run(t, es)), &se)
+			assert.Equal(t, tc.want, se.Body)
+		})
+	}
+}
+
+func TestContentTypeAccepted(t *testing.T) {
+	t.Parallel()
+	for _, ct := range []string{"text/event-stream", "text/event-stream; charset=utf-8", "text/event-stream;", "Text/Event-Stream", "text/event-stream;charset=windows-1252"} {
+		t.Run(ct, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", ct)
+				send(w, "data: ok\xe2\x80\xa6\n\n")
+				<-r.Context().Done()
+			})
+			es := newES(t, srv)
+			var got []string
+			es.OnMessage(func(ev eventsource.Event) {
+				got = append(got, ev.Data)
+				es.Close()
+			})
+			require.NoError(t, recv(t, run(t, es)))
+			assert.Equal(t, []string{"ok…"}, got)
+		})
+	}
+}
+
+// TestStatus1xx: a 1xx that reaches the client as the final response is a
+// *StatusError, at once and without reading its body: after a 101 the body
+// is the raw connection, which nothing would end.
+func TestStatus1xx(t *testing.T) {
+	t.Parallel()
+	t.Run("101 then silence", func(t *testing.T) {
+		t.Parallel()
+		reached := make(chan struct{})
+		url, client, _ := rawServer(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n", reached)
+		es, err := eventsource.New(url, eventsource.WithHTTPClient(client))
+		require.NoError(t, err)
+		var se *eventsource.StatusError
+		require.ErrorAs(t, recv(t, run(t, es)), &se)
+		assert.Equal(t, http.StatusSwitchingProtocols, se.StatusCode)
+		assert.Equal(t, eventsource.Closed, es.ReadyState())
+	})
+	t.Run("103 as the final response", func(t *testing.T) {
+		t.Parallel()
+		body := &blockingBody{closed: make(chan struct{})}
+		client := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusEarlyHints, Header: http.Header{}, Body: body, Request: req}, nil
+		})}
+		es, err := eventsource.New("http://stream.example/", eventsource.WithHTTPClient(client))
+		require.NoError(t, err)
+		var se *eventsource.StatusError
+		require.ErrorAs(t, recv(t, run(t, es)), &se)
+		assert.Equal(t, http.StatusEarlyHints, se.StatusCode)
+		assert.Zero(t, body.reads.Load(), "the body is not read")
+		recv(t, body.closed)
+	})
+}
+
+// A blockingBody blocks every Read until it is closed.
+type blockingBody struct {
+	reads     atomic.Int32
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func (b *blockingBody) Read([]byte) (int, error) {
+	b.reads.Add(1)
+	<-b.closed
+	return 0, net.ErrClosed
+}
+
+func (b *blockingBody) Close() error {
+	b.closeOnce.Do(func() { close(b.closed) })
+	return nil
+}
+
+// TestErrorBodyReadEnds: the body of an error response that stalls half
+// way is read for StatusError.Body, but Close, the context, the idle
+// timeout and a time limit of its own each end that read at once.
+func TestErrorBodyReadEnds(t *testing.T) {
+	t.Parallel()
+	const head = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1000\r\n\r\n"
+	for _, stop := range []string{"Close", "cancel", "idle timeout", "body time limit"} {
+		t.Run(stop, func(t *testing.T) {
+			t.Parallel()
+			url, client, gone := rawServer(t, head+"partial", make(chan struct{}))
+			reading := make(chan struct{}, 8)
+			client.Transport = readSignal{client.Transport, reading}
+			clock := eventsource.NewFakeClock(false)
+			opts := []eventsource.Option{eventsource.WithHTTPClient(client), eventsource.WithClock(clock), eventsource.WithMaxRetries(0)}
+			switch stop {
+			case "idle timeout":
+				opts = append(opts, eventsource.WithIdleTimeout(time.Minute))
+			case "body time limit":
+				opts = append(opts, eventsource.WithErrorBodyTimeout(time.Millisecond))
+			}
+			es, err := eventsource.New(url, opts...)
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := runCtx(t, ctx, es)
+			recv(t, reading) // the first read returns "partial"
+			recv(t, reading) // the second waits for the rest
+			switch stop {
+			case "Close":
+				require.NoError(t, es.Close())
+			case "cancel":
+				cancel()
+			case "idle timeout":
+				require.True(t, recv(t, clock.Timers()).Fire())
+			}
+			err = recv(t, done)
+			switch stop {
+			case "Close":
+				require.NoError(t, err)
+			case "cancel":
+				require.ErrorIs(t, err, context.Canceled)
+			default:
+				var se *eventsource.StatusError
+				require.ErrorAs(t, err, &se)
+				assert.Equal(t, "partial", se.Body)
+			}
+			recv(t, gone) // the connection was closed
+		})
+	}
+}
+
+// readSignal sends on reading at each Read of a response body, before the
+// Read itself.
+type readSignal struct {
+	rt      http.RoundTripper
+	reading chan<- struct{}
+}
+
+func (t readSignal) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err == nil {
+		resp.Body = signalBody{resp.Body, t.reading}
+	}
+	return resp, err
+}
+
+type signalBody struct {
+	io.ReadCloser
+	reading chan<- struct{}
+}
+
+func (b signalBody) Read(p []byte) (int, error) {
+	b.reading <- struct{}{}
+	return b.ReadCloser.Read(p)
+}
+
+// TestIdleTimeout fires the idle timer of a connection that sent nothing
+// after its headers, and of one that sent a comment, and checks that the
+// client reports ErrIdleTimeout and reconnects.
+func TestIdleTimeout(t *testing.T) {
+	t.Parallel()
+	for _, comment := range []bool{false, true} {
+		t.Run(fmt.Sprintf("comment=%v", comment), func(t *testing.T) {
+			t.Parallel()
+			var requests atomic.Int32
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+				first := requests.Add(1) == 1
+				startStream(w)
+				if first {
+					if comment {
+						send(w, ": hi\n\n")
+					}
+				} else {
+					send(w, "data: back\n\n")
+				}
+				<-r.Context().Done()
+			})
+			clock := eventsource.NewFakeClock(false)
+			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter,
+				eventsource.WithIdleTimeout(10*time.Second), eventsource.WithRetry(time.Second))
+			opened := make(chan struct{}, 10)
+			es.OnOpen(func() { opened <- struct{}{} })
+			comments := make(chan string, 10)
+			es.OnComment(func(c string) { comments <- c })
+			errs := make(chan error, 10)
+			es.OnError(func(err error) {
+				assert.Equal(t, eventsource.Connecting, es.ReadyState())
+				errs <- err
+			})
+			messages := make(chan string, 10)
+			es.OnMessage(func(ev eventsource.Event) { messages <- ev.Data })
+			done := run(t, es)
+
+			idle := recv(t, clock.Timers())
+			assert.Equal(t, 10*time.Second, idle.D)
+			recv(t, opened)
+			if comment {
+				assert.Equal(t, "hi", recv(t, comments))
+				assert.Positive(t, idle.Resets(), "the comment's bytes reset the idle timer")
+			}
+			require.True(t, idle.Fire(), "the idle timer still runs")
+			require.ErrorIs(t, recv(t, errs), eventsource.ErrIdleTimeout)
+
+			wait := recv(t, clock.Timers())
+			assert.Equal(t, time.Second, wait.D)
+			require.True(t, wait.Fire())
+			assert.Equal(t, 10*time.Second, recv(t, clock.Timers()).D, "the new connection has its own idle timer")
+			assert.Equal(t, "back", recv(t, messages))
+			require.NoError(t, es.Close())
+			require.NoError(t, recv(t, done))
+			assert.Equal(t, int32(2), requests.Load())
+		})
+	}
+}
+
+// TestIdleTimeoutResponseHead: until the response head is complete, the
+// idle timeout bounds the whole wait: head bytes that trickle in do not
+// restart it, and it cuts the attempt. Once the head is complete, the timer
+// restarts.
+func TestIdleTimeoutResponseHead(t *testing.T) {
+	t.Parallel()
+	t.Run("a partial head does not restart it", func(t *testing.T) {
+		t.Parallel()
+		reached := make(chan struct{})
+		url, client, _ := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Con", reached)
+		clock := eventsource.NewFakeClock(false)
+		es, err := eventsource.New(url, eventsource.WithHTTPClient(client), eventsource.WithClock(clock),
+			eventsource.WithIdleTimeout(10*time.Second), eventsource.WithMaxRetries(0))
+		require.NoError(t, err)
+		done := run(t, es)
+		idle := recv(t, clock.Timers())
+		recv(t, reached)
+		require.True(t, idle.Fire())
+		require.ErrorIs(t, recv(t, done), eventsource.ErrIdleTimeout)
+		assert.Zero(t, idle.Resets(), "head bytes do not restart the timer")
+	})
+	t.Run("a complete head restarts it", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			startStream(w)
+			<-r.Context().Done()
+		})
+		clock := eventsource.NewFakeClock(false)
+		es := newES(t, srv, eventsource.WithClock(clock), eventsource.WithIdleTimeout(10*time.Second))
+		opened := make(chan struct{}, 1)
+		es.OnOpen(func() { opened <- struct{}{} })
+		run(t, es)
+		idle := recv(t, clock.Timers())
+		recv(t, opened)
+		assert.Positive(t, idle.Resets(), "the head is complete: the idle timer restarts")
+	})
+}
+
+// TestIdleTimeoutDuringCallback: an idle timeout that passes while a
+// callback runs does not cut the event that was already read whole, and
+// reaches OnError as ErrIdleTimeout.
+func TestIdleTimeoutDuringCallback(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		startStream(w)
+		send(w, "data: x\n\n")
+		<-r.Context().Done()
+	})
+	clock := eventsource.NewFakeClock(false)
+	es := newES(t, srv, eventsource.WithClock(clock), eventsource.WithIdleTimeout(10*time.Second))
+	es.OnEvent(func(eventsource.Event) {
+		select {
+		case idle := <-clock.Timers():
+			idle.Fire() // the idle timeout passes while this callback runs
+		default:
+			t.Error("no idle timer")
+		}
+	})
+	var messages []string
+	es.OnMessage(func(ev eventsource.Event) { messages = append(messages, ev.Data) })
+	var errs []error
+	es.OnError(func(err error) {
+		errs = append(errs, err)
+		es.Close()
+	})
+	require.NoError(t, recv(t, run(t, es)))
+	assert.Equal(t, []string{"x"}, messages, "the event is delivered whole")
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], eventsource.ErrIdleTimeout)
+}
