@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/go-eventsource/eventsource"
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
 // A benchWorkload is a whole event stream held in memory and the number of
@@ -125,12 +125,7 @@ func BenchmarkDecoder(b *testing.B) {
 func BenchmarkEventSource(b *testing.B) {
 	for _, w := range benchWorkloads() {
 		b.Run(w.name, func(b *testing.B) {
-			srv := newServer(b, func(rw http.ResponseWriter, r *http.Request) {
-				startStream(rw)
-				_, _ = rw.Write(w.in)
-				rw.(http.Flusher).Flush()
-				<-r.Context().Done()
-			})
+			srv := newServer(b, est.Script{est.Raw(string(w.in)), est.Stall()})
 			client := srv.Client()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(w.in)))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,19 +19,21 @@ import (
 	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
-// This file races Close, the end of the context, a second Run and a
-// panicking callback against every point of an EventSource's life. The
-// leak check of TestMain (goleak) covers every test; each test also checks
-// that the server saw its connection go.
+// This file tests the life of an EventSource: Close, the end of the
+// context, a second Run and a panicking callback at every point of it, the
+// Events iterator and the logger. The leak check of TestMain (goleak)
+// covers every test; the tests of stops also check that the server saw its
+// connection go.
 
 // TestStopAtEveryPoint stops an EventSource with Close, Close twice, Close
-// from many goroutines at once, or the end of its context: before Run,
-// while it dials (a handler that holds the headers; a listener that accepts
-// and never answers), in the middle of the response headers, while it waits
-// for the body, during a callback, during OnError, and during the backoff
-// wait. Run must return promptly (nil after Close, ctx.Err() after the
-// context), run no callback and make no request after that, and close the
-// connection in flight.
+// from many goroutines at once, a cancelled context or a passed deadline:
+// before Run, while it dials (a handler that holds the headers; a listener
+// that accepts and never answers), in the middle of the response headers,
+// while it waits for the body, during a callback, between events, during
+// OnError, and during the backoff wait. Run must return promptly (nil after
+// Close, ctx.Err() after the context), run no callback and make no request
+// after that, and close the connection in flight; OnError ran only for a
+// failure before the stop, and Close after Run returned is harmless.
 func TestStopAtEveryPoint(t *testing.T) {
 	t.Parallel()
 	points := []string{
@@ -40,10 +43,11 @@ func TestStopAtEveryPoint(t *testing.T) {
 		"in the response headers",
 		"waiting for the body",
 		"in a callback",
+		"between events",
 		"in OnError",
 		"in the backoff wait",
 	}
-	stops := []string{"Close", "Close twice", "Close from 16 goroutines", "cancel"}
+	stops := []string{"Close", "Close twice", "Close from 16 goroutines", "cancel", "deadline"}
 	for _, point := range points {
 		for _, stop := range stops {
 			t.Run(point+"/"+stop, func(t *testing.T) {
@@ -77,6 +81,8 @@ func testStopAt(t *testing.T, point, stop string) {
 		srv, gone = watchedServer(t, est.Script{est.Flush(), est.Stall()})
 	case "in a callback":
 		srv, gone = watchedServer(t, est.Script{est.Data("1"), est.Data("2"), est.Stall()})
+	case "between events":
+		srv, gone = watchedServer(t, est.Script{est.Data("1"), est.Stall()})
 	case "in OnError":
 		srv, gone = watchedServer(t, est.Script{est.Data("1"), est.Drop()}, est.Script{est.Data("2"), est.Stall()})
 	case "in the backoff wait":
@@ -109,7 +115,12 @@ func testStopAt(t *testing.T, point, stop string) {
 			<-release
 		}
 	})
-	es.OnMessage(func(ev eventsource.Event) { logf("message %s", ev.Data) })
+	es.OnMessage(func(ev eventsource.Event) {
+		logf("message %s", ev.Data)
+		if point == "between events" {
+			close(reached)
+		}
+	})
 	es.OnError(func(err error) {
 		logf("error")
 		if point == "in OnError" {
@@ -120,6 +131,10 @@ func testStopAt(t *testing.T, point, stop string) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	deadline := newDeadlineCtx()
+	if stop == "deadline" {
+		ctx = deadline
+	}
 	var done <-chan error
 	if point == "before Run" {
 		close(reached)
@@ -162,8 +177,11 @@ func testStopAt(t *testing.T, point, stop string) {
 		assert.Zero(t, errs.Load())
 	case "cancel":
 		cancel()
+	case "deadline":
+		deadline.expire()
 	}
-	if stop != "cancel" {
+	byContext := stop == "cancel" || stop == "deadline"
+	if !byContext {
 		assert.Equal(t, eventsource.Closed, es.ReadyState(), "Closed at once")
 	}
 	close(release) // a callback under way may finish
@@ -171,23 +189,33 @@ func testStopAt(t *testing.T, point, stop string) {
 		done = runCtx(t, ctx, es)
 	}
 	err = recv(t, done)
-	if stop == "cancel" {
+	switch stop {
+	case "cancel":
 		require.ErrorIs(t, err, context.Canceled)
-	} else {
+	case "deadline":
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	default:
 		require.NoError(t, err)
 	}
+	assert.Equal(t, eventsource.Closed, es.ReadyState())
+	require.NoError(t, es.Close(), "Close after Run returned")
 	assert.Equal(t, eventsource.Closed, es.ReadyState())
 
 	mu.Lock()
 	after := append([]string(nil), log...)
 	mu.Unlock()
 	assert.Equal(t, before, after, "no callback after the stop; the one under way ends the dispatch")
+	wantErrors := 0
+	if point == "in OnError" || point == "in the backoff wait" {
+		wantErrors = 1 // the drop, or the 503 before the wait
+	}
+	assert.Equal(t, wantErrors, strings.Count(strings.Join(after, ","), "error"), "OnError calls")
 	switch point {
 	case "before Run":
 		assert.Empty(t, srv.Requests(), "no request")
 	case "in OnError", "in the backoff wait":
 		assert.Len(t, srv.Requests(), 1, "no reconnection")
-	case "waiting for the body", "in a callback", "dial: handler holds the headers":
+	case "waiting for the body", "in a callback", "between events", "dial: handler holds the headers":
 		assert.Len(t, srv.Requests(), 1)
 	}
 	if point != "before Run" && point != "in the backoff wait" {
@@ -195,145 +223,39 @@ func testStopAt(t *testing.T, point, stop string) {
 	}
 }
 
-// TestStop ends Run with Close, a cancelled context and a passed deadline,
-// while it connects, while it waits to reconnect, and while it streams.
-func TestStop(t *testing.T) {
-	t.Parallel()
-	for _, phase := range []string{"connecting", "waiting", "streaming"} {
-		for _, how := range []string{"Close", "cancel", "deadline"} {
-			t.Run(phase+"/"+how, func(t *testing.T) {
-				t.Parallel()
-				arrived := make(chan struct{}, 10)
-				gone := make(chan struct{}, 10)
-				srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-					arrived <- struct{}{}
-					switch phase {
-					case "waiting":
-						w.WriteHeader(http.StatusServiceUnavailable)
-						return
-					case "streaming":
-						startStream(w)
-						send(w, "data: 1\n\n")
-					}
-					<-r.Context().Done() // "connecting": before the headers
-					gone <- struct{}{}
-				})
-				clock := eventsource.NewFakeClock(false) // the wait never ends
-				es := newES(t, srv, eventsource.WithClock(clock))
-				var onError atomic.Int32
-				es.OnError(func(error) { onError.Add(1) })
-				streaming := make(chan struct{}, 1)
-				es.OnMessage(func(eventsource.Event) { streaming <- struct{}{} })
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				deadline := newDeadlineCtx()
-				if how == "deadline" {
-					ctx = deadline
-				}
-				done := runCtx(t, ctx, es)
-
-				recv(t, arrived)
-				wantOnError := int32(0)
-				switch phase {
-				case "waiting":
-					wait := recv(t, clock.Timers())
-					assert.Positive(t, wait.D)
-					wantOnError = 1 // the 503, before the wait
-				case "streaming":
-					recv(t, streaming)
-				}
-				switch how {
-				case "Close":
-					require.NoError(t, es.Close())
-					require.NoError(t, recv(t, done))
-				case "cancel":
-					cancel()
-					require.ErrorIs(t, recv(t, done), context.Canceled)
-				case "deadline":
-					deadline.expire()
-					require.ErrorIs(t, recv(t, done), context.DeadlineExceeded)
-				}
-				if phase != "waiting" {
-					recv(t, gone) // the request in flight was cancelled
-				}
-				assert.Equal(t, wantOnError, onError.Load(), "OnError calls")
-				assert.Equal(t, eventsource.Closed, es.ReadyState())
-			})
-		}
-	}
-}
-
 // deadlineCtx is a context whose deadline passes when the test calls
 // expire, so that a test reaches context.DeadlineExceeded at a chosen
-// moment without waiting on the clock.
+// moment without waiting on the clock. Like a real deadline, its end
+// reaches the contexts made from it at once: it is a cancel context that
+// reports DeadlineExceeded.
 type deadlineCtx struct {
 	context.Context
-	done chan struct{}
-	once sync.Once
+	expire context.CancelFunc
 }
 
 func newDeadlineCtx() *deadlineCtx {
-	return &deadlineCtx{Context: context.Background(), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &deadlineCtx{ctx, cancel}
 }
-
-func (c *deadlineCtx) Done() <-chan struct{} { return c.done }
 
 func (c *deadlineCtx) Err() error {
-	select {
-	case <-c.done:
+	if c.Context.Err() != nil {
 		return context.DeadlineExceeded
-	default:
-		return nil
 	}
-}
-
-func (c *deadlineCtx) expire() { c.once.Do(func() { close(c.done) }) }
-
-func TestCloseBeforeRun(t *testing.T) {
-	t.Parallel()
-	var requests atomic.Int32
-	srv := newServer(t, func(http.ResponseWriter, *http.Request) { requests.Add(1) })
-	es := newES(t, srv)
-	require.NoError(t, es.Close())
-	assert.Equal(t, eventsource.Closed, es.ReadyState())
-	require.NoError(t, recv(t, run(t, es)))
-	assert.Equal(t, int32(0), requests.Load())
-}
-
-func TestCloseConcurrent(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		<-r.Context().Done()
-	})
-	es := newES(t, srv)
-	opened := make(chan struct{}, 1)
-	es.OnOpen(func() { opened <- struct{}{} })
-	done := run(t, es)
-	recv(t, opened)
-
-	errs := make(chan error, 8)
-	for range cap(errs) {
-		go func() { errs <- es.Close() }()
-	}
-	for range cap(errs) {
-		require.NoError(t, recv(t, errs))
-	}
-	require.NoError(t, recv(t, done))
-	require.NoError(t, es.Close())
-	assert.Equal(t, eventsource.Closed, es.ReadyState())
+	return nil
 }
 
 // TestRunConcurrently calls Run from eight goroutines at once: one runs,
-// the others get ErrRunTwice at once; a later Run does too. After Close
-// before Run, one Run returns nil and the others ErrRunTwice.
+// the others get ErrRunTwice at once; a Run while the first one streams,
+// and a later Run, do too. After Close before Run, one Run returns nil and
+// the others ErrRunTwice.
 func TestRunConcurrently(t *testing.T) {
 	t.Parallel()
 	for _, closeFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("Close first=%v", closeFirst), func(t *testing.T) {
 			t.Parallel()
-			srv, _ := watchedServer(t, est.Script{est.Data("1"), est.Stall()})
-			es := faultES(t, srv)
+			srv := newServer(t, est.Script{est.Data("1"), est.Stall()})
+			es := newES(t, srv)
 			t.Cleanup(func() { es.Close() })
 			opened := make(chan struct{})
 			es.OnOpen(func() { close(opened) })
@@ -356,6 +278,8 @@ func TestRunConcurrently(t *testing.T) {
 				}
 				recv(t, opened) // the Run that runs is undisturbed
 				assert.Equal(t, eventsource.Open, es.ReadyState())
+				require.ErrorIs(t, es.Run(context.Background()), eventsource.ErrRunTwice, "while the first Run runs")
+				assert.Equal(t, eventsource.Open, es.ReadyState(), "the second Run does not disturb the first")
 				require.NoError(t, es.Close())
 				require.NoError(t, recv(t, results))
 				assert.Len(t, srv.Requests(), 1)
@@ -378,25 +302,6 @@ func TestRunConcurrently(t *testing.T) {
 	}
 }
 
-func TestRunTwice(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		<-r.Context().Done()
-	})
-	es := newES(t, srv)
-	opened := make(chan struct{}, 1)
-	es.OnOpen(func() { opened <- struct{}{} })
-	first := run(t, es)
-	recv(t, opened)
-
-	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrRunTwice, "while the first Run runs")
-	assert.Equal(t, eventsource.Open, es.ReadyState(), "the second Run does not disturb the first")
-	require.NoError(t, es.Close())
-	require.NoError(t, recv(t, first))
-	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrRunTwice, "after the first Run returned")
-}
-
 // TestPanicInCallback: a panic in a callback, a listener or the request
 // hook reaches the caller of Run unchanged, and leaves nothing behind: the
 // server sees the connection closed, ReadyState is Closed, no request
@@ -413,7 +318,7 @@ func TestPanicInCallback(t *testing.T) {
 			}
 			srv, gone := watchedServer(t, scripts...)
 			attempts := 0
-			es := faultES(t, srv, fastRetry(),
+			es := newES(t, srv, fastRetry(),
 				eventsource.WithRequestHook(func(*http.Request) error {
 					if attempts++; where == "request hook" && attempts == 2 {
 						panic(boom)
@@ -476,9 +381,9 @@ func watchedServer(t *testing.T, scripts ...est.Script) (*est.Server, <-chan str
 // connection counted, no callback.
 func TestRunWithCancelledContext(t *testing.T) {
 	t.Parallel()
-	srv := faultServer(t)
+	srv := newServer(t)
 	hooks := 0
-	es := faultES(t, srv, eventsource.WithRequestHook(func(*http.Request) error {
+	es := newES(t, srv, eventsource.WithRequestHook(func(*http.Request) error {
 		hooks++
 		return nil
 	}))
@@ -498,18 +403,11 @@ func TestRunWithCancelledContext(t *testing.T) {
 // connection once, in order, after the callbacks; break closes the stream.
 func TestEventsIterator(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		k := n.Add(1)
-		startStream(w)
-		if k == 1 {
-			send(w, "id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: cut")
-			return
-		}
-		send(w, "id: 3\ndata: c\n\nid: 4\ndata: d\n\n")
-		<-r.Context().Done() // only the client's close ends this one
-	})
-	es := newES(t, srv, autoClock())
+	srv := newServer(t,
+		est.Script{est.Raw("id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: cut")},
+		est.Script{est.Raw("id: 3\ndata: c\n\nid: 4\ndata: d\n\n"), est.Stall()}, // only the client's close ends this one
+	)
+	es := newES(t, srv, fastRetry())
 	var order []string
 	es.OnEvent(func(ev eventsource.Event) { order = append(order, "callback "+ev.Data) })
 	for ev, err := range es.Events(context.Background()) {
@@ -531,16 +429,8 @@ func TestEventsIterator(t *testing.T) {
 // yielded once, last, and that retried failures are not.
 func TestEventsIteratorFinalError(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) == 1 {
-			startStream(w)
-			send(w, "data: only\n\n")
-			return
-		}
-		http.Error(w, "gone", http.StatusGone)
-	})
-	es := newES(t, srv, autoClock())
+	srv := newServer(t, est.Script{est.Data("only")}, est.Script{est.Status(http.StatusGone), est.Raw("gone\n")})
+	es := newES(t, srv, fastRetry())
 	var retried []error
 	es.OnError(func(err error) { retried = append(retried, err) })
 	var data []string
@@ -565,12 +455,8 @@ func TestEventsIteratorFinalError(t *testing.T) {
 // its context ends.
 func TestEventsIteratorContext(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, "data: x\n\n")
-		<-r.Context().Done()
-	})
-	es := newES(t, srv, autoClock())
+	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+	es := newES(t, srv, fastRetry())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	got := 0
@@ -589,19 +475,11 @@ func TestEventsIteratorContext(t *testing.T) {
 // never a header value, a body or the URL's secrets.
 func TestLogger(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) == 1 {
-			startStream(w)
-			send(w, "data: secret-event\n\n")
-			return
-		}
-		http.Error(w, "secret-body", http.StatusForbidden)
-	})
+	srv := newServer(t, est.Script{est.Data("secret-event")}, est.Script{est.Status(http.StatusForbidden), est.Raw("secret-body\n")})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	es, err := eventsource.New(srv.URL+"/feed?token=secret-query",
-		eventsource.WithHTTPClient(srv.Client()), autoClock(), eventsource.WithLogger(logger),
+		eventsource.WithHTTPClient(srv.Client()), fastRetry(), eventsource.WithLogger(logger),
 		eventsource.WithHeader("Authorization", "Bearer secret-header"))
 	require.NoError(t, err)
 	var status *eventsource.StatusError

@@ -1,11 +1,10 @@
 package eventsource_test
 
 import (
-	"context"
+	"cmp"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,7 +46,7 @@ func TestExactlyOnceUnderRandomDrops(t *testing.T) {
 
 	var mu sync.Mutex
 	var served []string // the bytes each dropped connection was to send
-	srv := faultServer(t, est.Script{est.Func(func(req est.Request) est.Script {
+	srv := newServer(t, est.Script{est.Func(func(req est.Request) est.Script {
 		rest := feed.stream[feed.resumeAt(t, req.LastEventID):]
 		mu.Lock()
 		defer mu.Unlock()
@@ -57,10 +56,10 @@ func TestExactlyOnceUnderRandomDrops(t *testing.T) {
 		}
 		return est.Script{est.Raw(rest), est.Stall()}
 	})})
-	es := faultES(t, srv, fastRetry())
+	es := newES(t, srv, fastRetry())
 	tp := listen(es)
 	tp.stopAt = total
-	require.NoError(t, recvWithin(t, runCtx(t, context.Background(), es), 60*time.Second))
+	require.NoError(t, recvWithin(t, run(t, es), 60*time.Second))
 
 	require.Equal(t, feed.events, tp.events, "every event once, in order, none cut")
 	assert.Len(t, tp.errs, drops, "one OnError per dropped connection")
@@ -163,14 +162,14 @@ func TestDropAtEveryByte(t *testing.T) {
 	for n := 0; n < len(stream); n++ {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			t.Parallel()
-			srv := faultServer(t,
+			srv := newServer(t,
 				est.Script{est.DropAfter(n), est.Raw(stream)},
 				est.Script{est.Feed(events, 0), est.Stall()},
 			)
-			es := faultES(t, srv, fastRetry())
+			es := newES(t, srv, fastRetry())
 			tp := listen(es)
 			tp.stopAt = len(want)
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+			require.NoError(t, recv(t, run(t, es)))
 			assert.Equal(t, want, tp.events, "cut after %q", stream[:n])
 
 			dec := eventsource.NewDecoder(strings.NewReader(stream[:n]))
@@ -221,15 +220,15 @@ func TestDropAroundID(t *testing.T) {
 				if end == "clean end" {
 					first = first[:1]
 				}
-				srv := faultServer(t, first, est.Script{est.Data("next"), est.Stall()})
-				es := faultES(t, srv, append([]eventsource.Option{fastRetry()}, tc.opts...)...)
+				srv := newServer(t, first, est.Script{est.Data("next"), est.Stall()})
+				es := newES(t, srv, append([]eventsource.Option{fastRetry()}, tc.opts...)...)
 				tp := listen(es)
 				es.AddEventListener("message", func(ev eventsource.Event) {
 					if ev.Data == "next" {
 						es.Close()
 					}
 				})
-				require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+				require.NoError(t, recv(t, run(t, es)))
 
 				assert.Equal(t, []string{tc.wantID}, tp.ids, "LastEventID when the connection dropped")
 				require.NotEmpty(t, tp.events)
@@ -249,48 +248,26 @@ func TestDropAroundID(t *testing.T) {
 	}
 }
 
-// TestNoEventLostOrDuplicated drops the connection in three ways, each in
-// the middle of an event, and checks that the client gets every complete
-// event once, and never the cut one.
+// TestNoEventLostOrDuplicated ends the connection in three ways, each in
+// the middle of an event: a clean end of stream, a connection that the
+// server closes, and one that breaks in the middle of the chunked body. The
+// client must get every complete event once, never the cut one, and resume
+// after the last complete one.
 func TestNoEventLostOrDuplicated(t *testing.T) {
 	t.Parallel()
 	const total = 12
-	lastIDs := make(chan string, 10)
-	var n atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		lastID := r.Header.Get("Last-Event-ID")
-		lastIDs <- lastID
-		next, _ := strconv.Atoi(lastID)
-		var b strings.Builder
-		for i := next + 1; i <= min(next+3, total); i++ {
-			fmt.Fprintf(&b, "id: %d\ndata: %d\n\n", i, i)
-		}
-		cut := "id: 99\ndata: cut"
-		switch n.Add(1) {
-		case 1: // the handler returns: a clean end of stream
-			startStream(w)
-			send(w, b.String()+cut)
-		case 2: // the test calls CloseClientConnections
-			startStream(w)
-			send(w, b.String()+cut)
-			<-r.Context().Done()
-		case 3: // the connection breaks inside a chunk
-			conn, rw, err := w.(http.Hijacker).Hijack()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer conn.Close()
-			chunk := b.String() + cut
-			fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", len(chunk), chunk)
-			_ = rw.Flush()
-		default:
-			startStream(w)
-			send(w, b.String())
-			<-r.Context().Done()
-		}
-	})
-	es := newES(t, srv, autoClock())
+	events := make([]est.Event, total)
+	for i := range events {
+		events[i] = est.Event{ID: strconv.Itoa(i + 1), Data: strconv.Itoa(i + 1)}
+	}
+	cut := est.Raw("id: 99\ndata: cut")
+	srv := newServer(t,
+		est.Script{est.Feed(events, 3), cut},              // a clean end of stream
+		est.Script{est.Feed(events, 3), cut, est.Stall()}, // the test calls CloseClientConnections
+		est.Script{est.Feed(events, 3), cut, est.Drop()},  // the connection breaks inside the body
+		est.Script{est.Feed(events, 3), est.Stall()},
+	)
+	es := newES(t, srv, fastRetry())
 	got := make(chan eventsource.Event, 2*total)
 	es.OnEvent(func(ev eventsource.Event) {
 		if got <- ev; ev.Data == strconv.Itoa(total) {
@@ -311,9 +288,11 @@ func TestNoEventLostOrDuplicated(t *testing.T) {
 	require.NoError(t, recv(t, done))
 	assert.Empty(t, got, "no event after the last")
 	assert.Equal(t, int32(3), drops.Load())
-	for _, want := range []string{"", "3", "6", "9"} {
-		assert.Equal(t, want, recv(t, lastIDs))
+	var lastIDs []string
+	for _, req := range srv.Requests() {
+		lastIDs = append(lastIDs, req.LastEventID)
 	}
+	assert.Equal(t, []string{"", "3", "6", "9"}, lastIDs)
 }
 
 // TestTransports streams, drops in the middle of an event and resumes, the
@@ -340,10 +319,10 @@ func TestTransports(t *testing.T) {
 				srv.StartTLS()
 			}
 			t.Cleanup(srv.Close)
-			es := faultES(t, srv, fastRetry())
+			es := newES(t, srv, fastRetry())
 			tp := listen(es)
 			tp.stopAt = 3
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+			require.NoError(t, recv(t, run(t, es)))
 
 			assert.Equal(t, []eventsource.Event{
 				{Type: "message", Data: "a", ID: "1"},
@@ -375,14 +354,14 @@ func TestIDWithControlCharacter(t *testing.T) {
 	for _, id := range []string{"a\x01b", "a\x1fb", "a\x7fb", "\x0c"} {
 		t.Run(strconv.Quote(id), func(t *testing.T) {
 			t.Parallel()
-			srv := faultServer(t,
+			srv := newServer(t,
 				est.Script{est.Raw("id: " + id + "\ndata: a\n\n")},
 				est.Script{est.Data("b"), est.Stall()},
 			)
-			es := faultES(t, srv, fastRetry(), eventsource.WithMaxRetries(3))
+			es := newES(t, srv, fastRetry(), eventsource.WithMaxRetries(3))
 			tp := listen(es)
 			tp.stopAt = 2
-			err := recv(t, runCtx(t, context.Background(), es))
+			err := recv(t, run(t, es))
 			require.NoError(t, err, "OnError got %v", tp.errs)
 			assert.Len(t, srv.Requests(), 2, "the reconnection reaches the server")
 			require.Len(t, tp.events, 2)
@@ -406,23 +385,27 @@ func TestHostileBodies(t *testing.T) {
 		script   est.Script
 		events   []eventsource.Event
 		maxBytes int64 // the most the client may read
+		max      int   // the limit, if not limit
 	}{
-		{"endless line", est.Script{est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit},
-		{"endless comment", est.Script{est.Raw(":"), est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit},
-		{"endless field value", est.Script{est.Raw("data: "), est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit},
-		{"endless event", est.Script{est.Repeat(-1, est.Raw("data: "+kib+"\n"))}, nil, 2 * limit},
+		{"endless line", est.Script{est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit, 0},
+		{"endless comment", est.Script{est.Raw(":"), est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit, 0},
+		{"endless field value", est.Script{est.Raw("data: "), est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit, 0},
+		{"endless event", est.Script{est.Repeat(-1, est.Raw("data: "+kib+"\n"))}, nil, 2 * limit, 0},
 		// Each "data" line adds one byte, its "\n", to the event's data.
-		{"endless event in short lines", est.Script{est.Repeat(-1, est.Raw("data\n"))}, nil, 6 * limit},
+		{"endless event in short lines", est.Script{est.Repeat(-1, est.Raw("data\n"))}, nil, 6 * limit, 0},
 		{"endless event after an event", est.Script{est.Send(est.Event{ID: "1", Data: "a"}), est.Repeat(-1, est.Raw("data: "+kib+"\r\n"))},
-			[]eventsource.Event{{Type: "message", Data: "a", ID: "1"}}, 2 * limit},
+			[]eventsource.Event{{Type: "message", Data: "a", ID: "1"}}, 2 * limit, 0},
+		{name: "an event over the limit after an event", max: 1024, maxBytes: 4096,
+			script: est.Script{est.Raw("data: small\n\ndata: " + strings.Repeat("x", 2048) + "\n\n"), est.Stall()},
+			events: []eventsource.Event{{Type: "message", Data: "small"}}},
 	}
 	for _, tc := range tooLarge {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := faultServer(t, tc.script)
-			es := faultES(t, srv, fastRetry(), eventsource.WithMaxEventSize(limit))
+			srv := newServer(t, tc.script)
+			es := newES(t, srv, fastRetry(), eventsource.WithMaxEventSize(cmp.Or(tc.max, limit)))
 			tp := listen(es)
-			err := recv(t, runCtx(t, context.Background(), es))
+			err := recv(t, run(t, es))
 			require.ErrorIs(t, err, eventsource.ErrEventTooLarge)
 			assert.Equal(t, tc.events, tp.events)
 			require.Len(t, tp.errs, 1)
@@ -436,12 +419,12 @@ func TestHostileBodies(t *testing.T) {
 	t.Run("a megabyte of comments", func(t *testing.T) {
 		t.Parallel()
 		comment := strings.Repeat("c", 30)
-		srv := faultServer(t, est.Script{est.AutoFlush(false), est.Repeat(1<<15, est.Comment(comment)),
+		srv := newServer(t, est.Script{est.AutoFlush(false), est.Repeat(1<<15, est.Comment(comment)),
 			est.AutoFlush(true), est.Data("after"), est.Stall()})
-		es := faultES(t, srv, eventsource.WithMaxEventSize(limit))
+		es := newES(t, srv, eventsource.WithMaxEventSize(limit))
 		tp := listen(es)
 		tp.stopAt = 1
-		require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+		require.NoError(t, recv(t, run(t, es)))
 		assert.Len(t, tp.comments, 1<<15)
 		for i, c := range tp.comments {
 			if c != comment {
@@ -454,12 +437,12 @@ func TestHostileBodies(t *testing.T) {
 	})
 	t.Run("a megabyte of blank lines", func(t *testing.T) {
 		t.Parallel()
-		srv := faultServer(t, est.Script{est.AutoFlush(false), est.Repeat(1<<10, est.Raw(strings.Repeat("\n", 512)+strings.Repeat("\r\n", 256))),
+		srv := newServer(t, est.Script{est.AutoFlush(false), est.Repeat(1<<10, est.Raw(strings.Repeat("\n", 512)+strings.Repeat("\r\n", 256))),
 			est.AutoFlush(true), est.Data("after"), est.Stall()})
-		es := faultES(t, srv, eventsource.WithMaxEventSize(limit))
+		es := newES(t, srv, eventsource.WithMaxEventSize(limit))
 		tp := listen(es)
 		tp.stopAt = 1
-		require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+		require.NoError(t, recv(t, run(t, es)))
 		assert.Equal(t, []eventsource.Event{{Type: "message", Data: "after"}}, tp.events, "blank lines fire nothing")
 		assert.Empty(t, tp.errs)
 	})
@@ -489,6 +472,11 @@ func TestHostileBodies(t *testing.T) {
 			lastID:   "1",
 		},
 		{
+			name:   "invalid UTF-8 in a type and data",
+			first:  "event: t\xffype\ndata: ok\xe2\x80\xa6 \xff \xe2\x82A\n\n",
+			events: []eventsource.Event{{Type: "t\uFFFDype", Data: "ok… \uFFFD \uFFFDA"}},
+		},
+		{
 			name:   "byte order marks in the middle",
 			first:  "\xef\xbb\xbfid: 1\ndata: 1\n\n\xef\xbb\xbfdata: 2\n\ndata: \xef\xbb\xbf3\n\n\xef\xbb\xbf\n",
 			second: "\xef\xbb\xbfdata: 4\n\n\xef\xbb\xbfdata: 5\n\n",
@@ -500,14 +488,14 @@ func TestHostileBodies(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := faultServer(t,
+			srv := newServer(t,
 				est.Script{est.Raw(tc.first)},
 				est.Script{est.Drip(est.Raw(tc.second)), est.Data("end"), est.Stall()},
 			)
-			es := faultES(t, srv, fastRetry(), eventsource.WithMaxEventSize(limit))
+			es := newES(t, srv, fastRetry(), eventsource.WithMaxEventSize(limit))
 			tp := listen(es)
 			tp.stopAt = len(tc.events) + 1
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+			require.NoError(t, recv(t, run(t, es)))
 			want := append(tc.events, eventsource.Event{Type: "message", ID: tc.lastID, Data: "end"})
 			assert.Equal(t, want, tp.events)
 			assert.Equal(t, tc.comments, tp.comments)
@@ -518,45 +506,4 @@ func TestHostileBodies(t *testing.T) {
 			assert.Equal(t, tc.lastID, reqs[1].LastEventID)
 		})
 	}
-}
-
-func TestMaxEventSize(t *testing.T) {
-	t.Parallel()
-	var requests atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		startStream(w)
-		send(w, "data: small\n\ndata: "+strings.Repeat("x", 2048)+"\n\n")
-		<-r.Context().Done()
-	})
-	es := newES(t, srv, autoClock(), eventsource.WithMaxEventSize(1024))
-	var messages []string
-	es.OnMessage(func(ev eventsource.Event) { messages = append(messages, ev.Data) })
-	var errs []error
-	es.OnError(func(err error) {
-		assert.Equal(t, eventsource.Closed, es.ReadyState())
-		errs = append(errs, err)
-	})
-	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrEventTooLarge)
-	assert.Equal(t, []string{"small"}, messages)
-	require.Len(t, errs, 1)
-	require.ErrorIs(t, errs[0], eventsource.ErrEventTooLarge)
-	assert.Equal(t, int32(1), requests.Load(), "not retried")
-}
-
-func TestInvalidUTF8(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, "event: t\xffype\ndata: ok\xe2\x80\xa6 \xff \xe2\x82A\n\n")
-		<-r.Context().Done()
-	})
-	es := newES(t, srv)
-	var got eventsource.Event
-	es.OnEvent(func(ev eventsource.Event) {
-		got = ev
-		es.Close()
-	})
-	require.NoError(t, recv(t, run(t, es)))
-	assert.Equal(t, eventsource.Event{Type: "t\uFFFDype", Data: "ok… \uFFFD \uFFFDA"}, got)
 }

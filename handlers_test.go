@@ -1,9 +1,7 @@
 package eventsource_test
 
 import (
-	"fmt"
 	"io"
-	"net/http"
 	"runtime"
 	"strconv"
 	"sync"
@@ -19,18 +17,11 @@ import (
 
 func TestCallbackOrder(t *testing.T) {
 	t.Parallel()
-	var requests atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		first := requests.Add(1) == 1
-		startStream(w)
-		if first {
-			send(w, "data: m1\n\nevent: a\ndata: a1\n\nevent: b\ndata: b1\n\n")
-			return
-		}
-		send(w, "data: m2\n\n")
-		<-r.Context().Done()
-	})
-	es := newES(t, srv, autoClock())
+	srv := newServer(t,
+		est.Script{est.Raw("data: m1\n\nevent: a\ndata: a1\n\nevent: b\ndata: b1\n\n")},
+		est.Script{est.Data("m2"), est.Stall()},
+	)
+	es := newES(t, srv, fastRetry())
 	var log []string
 	var inCallback atomic.Bool
 	// callback records one call, and checks that it runs alone, on Run's
@@ -86,21 +77,16 @@ func TestCallbackOrder(t *testing.T) {
 func TestHandlersChangeWhileRunning(t *testing.T) {
 	t.Parallel()
 	stop := make(chan struct{})
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				send(w, "event: last\ndata: end\n\n")
-				<-r.Context().Done()
-				return
-			case <-r.Context().Done():
-				return
-			default:
-				send(w, fmt.Sprintf("id: %d\ndata: %d\n\n", i, i))
-			}
+	i := 0 // the last event sent; the one request's script alone uses it
+	srv := newServer(t, est.Script{est.Repeat(-1, est.Func(func(est.Request) est.Script {
+		select {
+		case <-stop:
+			return est.Script{est.Send(est.Event{Type: "last", Data: "end"}), est.Stall()}
+		default:
+			i++
+			return est.Script{est.Send(est.Event{ID: strconv.Itoa(i), Data: strconv.Itoa(i)})}
 		}
-	})
+	}))})
 	es := newES(t, srv)
 	var got []string // written by Run's goroutine only
 	first := make(chan struct{})
@@ -144,11 +130,7 @@ func TestHandlersChangeWhileRunning(t *testing.T) {
 
 func TestListenersChangedFromInsideCallbacks(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, "data: 1\n\ndata: 2\n\ndata: 3\n\n")
-		<-r.Context().Done()
-	})
+	srv := newServer(t, est.Script{est.Raw("data: 1\n\ndata: 2\n\ndata: 3\n\n"), est.Stall()})
 	es := newES(t, srv)
 	var self, all, added, firstOnMessage, secondOnMessage []string
 	var remove func()
@@ -187,8 +169,8 @@ func TestListenersChangedFromInsideCallbacks(t *testing.T) {
 func TestRemovedListenerNotCalled(t *testing.T) {
 	t.Parallel()
 	const listeners, events = 32, 20000
-	srv := faultServer(t, est.Script{est.AutoFlush(false), est.Repeat(events, est.Data("x")), est.Flush(), est.Stall()})
-	es := faultES(t, srv)
+	srv := newServer(t, est.Script{est.AutoFlush(false), est.Repeat(events, est.Data("x")), est.Flush(), est.Stall()})
+	es := newES(t, srv)
 	var dispatching atomic.Int64 // the number of the event being dispatched
 	es.OnEvent(func(eventsource.Event) {
 		if dispatching.Add(1) == events {
@@ -235,11 +217,7 @@ func TestCloseFromCallback(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.closer, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				startStream(w)
-				send(w, ": c1\n: c2\n\ndata: 1\n\ndata: 2\n\n")
-				<-r.Context().Done()
-			})
+			srv := newServer(t, est.Script{est.Raw(": c1\n: c2\n\ndata: 1\n\ndata: 2\n\n"), est.Stall()})
 			es := newES(t, srv)
 			var log []string
 			callback := func(name, arg string) {
@@ -267,11 +245,7 @@ func TestCloseFromCallback(t *testing.T) {
 
 func TestOnComment(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, ": heartbeat\n\n:no-space\n:  two spaces\n:\n\ndata: x\n\n")
-		<-r.Context().Done()
-	})
+	srv := newServer(t, est.Script{est.Raw(": heartbeat\n\n:no-space\n:  two spaces\n:\n\ndata: x\n\n"), est.Stall()})
 	es := newES(t, srv)
 	var comments []string
 	es.OnComment(func(c string) { comments = append(comments, c) })

@@ -8,11 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -25,36 +23,29 @@ import (
 	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
+// This file holds TestMain and the helpers that the tests share: servers
+// (eventsourcetest, or a raw listener where HTTP itself must break), an
+// EventSource that runs until the end of the test, a tape of its callbacks,
+// and the Decoder harness.
+
+// TestMain fails the run if any test left a goroutine behind.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// newServer starts a loopback server that h answers, closed at the end of
-// the test.
-func newServer(t testing.TB, h http.HandlerFunc) *httptest.Server {
+// newServer starts an eventsourcetest server that answers request n with
+// scripts[n-1], and every request after the last script with the last one.
+// It is closed at the end of the test.
+func newServer(t testing.TB, scripts ...est.Script) *est.Server {
 	t.Helper()
-	srv := httptest.NewServer(h)
+	srv := est.NewServer(scripts...)
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-// startStream answers 200 text/event-stream and sends the headers.
-func startStream(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	w.(http.Flusher).Flush()
-}
-
-// send writes s to the stream and flushes it.
-func send(w http.ResponseWriter, s string) {
-	_, _ = io.WriteString(w, s)
-	w.(http.Flusher).Flush()
-}
-
-// newES returns an EventSource for srv, using srv's own client, so that
-// srv.Close also closes the client's idle connections.
-func newES(t *testing.T, srv *httptest.Server, opts ...eventsource.Option) *eventsource.EventSource {
+// newES returns an EventSource for srv that uses srv's own client, so that
+// srv.Close also closes the client's idle connections; opts come after it.
+func newES(t *testing.T, srv *est.Server, opts ...eventsource.Option) *eventsource.EventSource {
 	t.Helper()
-	opts = append([]eventsource.Option{eventsource.WithHTTPClient(srv.Client())}, opts...)
-	es, err := eventsource.New(srv.URL, opts...)
+	es, err := eventsource.New(srv.URL, append([]eventsource.Option{eventsource.WithHTTPClient(srv.Client())}, opts...)...)
 	require.NoError(t, err)
 	return es
 }
@@ -66,6 +57,7 @@ func run(t *testing.T, es *eventsource.EventSource) <-chan error {
 	return runCtx(t, context.Background(), es)
 }
 
+// runCtx is run with a context.
 func runCtx(t *testing.T, ctx context.Context, es *eventsource.EventSource) <-chan error {
 	t.Helper()
 	result := make(chan error, 1)
@@ -105,15 +97,24 @@ func recvWithin[T any](t testing.TB, ch <-chan T, d time.Duration) T {
 	return zero
 }
 
+// fastRetry makes every reconnection wait pass at once.
+func fastRetry() eventsource.Option { return eventsource.WithClock(eventsource.NewFakeClock(true)) }
+
 // zeroJitter makes the reconnection delays exact.
 var zeroJitter = eventsource.WithJitter(noJitter)
 
-// autoClock is a clock whose reconnection waits pass at once.
-func autoClock() eventsource.Option { return eventsource.WithClock(eventsource.NewFakeClock(true)) }
+func noJitter(time.Duration) time.Duration { return 0 }
 
 func halfJitter(d time.Duration) time.Duration { return d / 2 }
 
-func noJitter(time.Duration) time.Duration { return 0 }
+// lastingAttempts makes each attempt last a second on clock, so that the
+// least gap between attempts (TestAttemptGap) does not hide the backoff.
+func lastingAttempts(clock *eventsource.FakeClock) eventsource.Option {
+	return eventsource.WithRequestHook(func(*http.Request) error {
+		clock.Advance(time.Second)
+		return nil
+	})
+}
 
 // onRunGoroutine reports whether its caller runs on a goroutine whose stack
 // passes through EventSource.Run.
@@ -130,38 +131,6 @@ func onRunGoroutine() bool {
 		}
 	}
 }
-
-// A request is what a handler saw of one request.
-type request struct {
-	method string
-	header http.Header
-	body   string
-}
-
-func record(r *http.Request) request {
-	body, _ := io.ReadAll(r.Body)
-	return request{r.Method, r.Header.Clone(), string(body)}
-}
-
-// faultServer starts an eventsourcetest server, closed at the end of the
-// test.
-func faultServer(t *testing.T, scripts ...est.Script) *est.Server {
-	t.Helper()
-	srv := est.NewServer(scripts...)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// faultES returns an EventSource for srv that uses srv's client.
-func faultES(t *testing.T, srv *est.Server, opts ...eventsource.Option) *eventsource.EventSource {
-	t.Helper()
-	es, err := eventsource.New(srv.URL, append([]eventsource.Option{eventsource.WithHTTPClient(srv.Client())}, opts...)...)
-	require.NoError(t, err)
-	return es
-}
-
-// fastRetry makes every reconnection wait pass at once.
-func fastRetry() eventsource.Option { return eventsource.WithClock(eventsource.NewFakeClock(true)) }
 
 // A tape records what the callbacks of an EventSource saw. Its fields are
 // written on Run's goroutine: read them after Run returned.
@@ -254,66 +223,6 @@ func rawServer(t *testing.T, reply string, reached chan<- struct{}) (url string,
 		wg.Wait()
 	})
 	return "http://" + ln.Addr().String() + "/", &http.Client{Transport: tr}, closed
-}
-
-// lastingAttempts makes each attempt last a second on clock, so that the
-// least gap between attempts (TestAttemptGap) does not hide the backoff.
-func lastingAttempts(clock *eventsource.FakeClock) eventsource.Option {
-	return eventsource.WithRequestHook(func(*http.Request) error {
-		clock.Advance(time.Second)
-		return nil
-	})
-}
-
-// scripted starts a server that answers its i-th request with steps[i];
-// the last step answers every later request. It counts the requests.
-func scripted(t *testing.T, steps ...http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var requests atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		i := int(requests.Add(1)) - 1
-		steps[min(i, len(steps)-1)](w, r)
-	})
-	return srv, &requests
-}
-
-// status answers code, with the header pairs given.
-func status(code int, header ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(code)
-	}
-}
-
-// streamOnce answers a stream of s that then ends.
-func streamOnce(s string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, s)
-	}
-}
-
-// times repeats step n times.
-func times(n int, step http.HandlerFunc) []http.HandlerFunc {
-	steps := make([]http.HandlerFunc, n)
-	for i := range steps {
-		steps[i] = step
-	}
-	return steps
-}
-
-// reply answers code with a body, and the header X-Reason: token.
-func reply(code int, contentType, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Reason", "token")
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, body)
-	}
 }
 
 // decComment is a comment line as the Decoder hands it to OnComment. A trace

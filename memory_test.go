@@ -1,7 +1,6 @@
 package eventsource_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -60,7 +59,7 @@ func TestHostileBodiesMemory(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := faultServer(t, append(est.Script{est.AutoFlush(false)}, tc.script...))
+			srv := newServer(t, append(est.Script{est.AutoFlush(false)}, tc.script...))
 			var heap heapSampler
 			client := &http.Client{Transport: sampledTransport{srv.Client().Transport, &heap}}
 			es, err := eventsource.New(srv.URL, eventsource.WithHTTPClient(client), fastRetry(),
@@ -90,7 +89,7 @@ func TestHostileBodiesMemory(t *testing.T) {
 				}
 			})
 			heap.start()
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+			require.NoError(t, recv(t, run(t, es)))
 
 			read := es.Stats().Bytes
 			t.Logf("read %.1f MiB in %d connections: %d events, %d comments; live heap over the start: reading %.2f MiB, in callbacks %.2f MiB (%d samples)",
@@ -191,8 +190,8 @@ func TestHeldBetweenEvents(t *testing.T) {
 		est.Comment(field('c')),
 		est.Send(est.Event{Type: field('z'), ID: "7", Data: "x"}),
 		est.Stall())
-	srv := faultServer(t, script)
-	es := faultES(t, srv, eventsource.WithMaxEventSize(limit))
+	srv := newServer(t, script)
+	es := newES(t, srv, eventsource.WithMaxEventSize(limit))
 	idle := make(chan struct{})
 	events := 0
 	es.OnEvent(func(eventsource.Event) {

@@ -1,7 +1,6 @@
 package eventsource_test
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -65,7 +64,7 @@ func TestNewValidation(t *testing.T) {
 // and the Retry-After cap an hour.
 func TestOptionZeroMeansDefault(t *testing.T) {
 	t.Parallel()
-	srv := faultServer(t,
+	srv := newServer(t,
 		est.Script{est.Status(http.StatusServiceUnavailable, "Retry-After", "7200")},
 		est.Script{est.Status(http.StatusServiceUnavailable)},
 		est.Script{est.Data(strings.Repeat("x", 100)), est.Stall()})
@@ -101,7 +100,7 @@ func TestOptionWithControlCharacter(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := faultServer(t, est.Script{est.Data("a"), est.Stall()})
+			srv := newServer(t, est.Script{est.Data("a"), est.Stall()})
 			es, err := eventsource.New(srv.URL, eventsource.WithHTTPClient(srv.Client()), fastRetry(),
 				eventsource.WithMaxRetries(3), opt)
 			if err != nil {
@@ -109,7 +108,7 @@ func TestOptionWithControlCharacter(t *testing.T) {
 			}
 			tp := listen(es)
 			tp.stopAt = 1
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)), "New accepted the option, so the request must go out")
+			require.NoError(t, recv(t, run(t, es)), "New accepted the option, so the request must go out")
 			assert.Len(t, srv.Requests(), 1)
 		})
 	}

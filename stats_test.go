@@ -2,7 +2,6 @@ package eventsource_test
 
 import (
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,28 +9,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-eventsource/eventsource"
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
 // TestStats proves the counters that a metrics exporter polls.
 func TestStats(t *testing.T) {
 	t.Parallel()
-	var n atomic.Int32
 	body := "data: a\n\ndata: b\n\n"
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		switch n.Add(1) {
-		case 1:
-			startStream(w)
-			send(w, body)
-		case 2:
-			http.Error(w, "busy", http.StatusServiceUnavailable)
-		default:
-			startStream(w)
-			send(w, "data: c\n\n")
-			<-r.Context().Done()
-		}
-	})
-	jitter := eventsource.WithJitter(func(time.Duration) time.Duration { return 0 })
-	es := newES(t, srv, autoClock(), jitter, eventsource.WithRetry(time.Second))
+	srv := newServer(t,
+		est.Script{est.Raw(body)},
+		est.Script{est.Status(http.StatusServiceUnavailable), est.Raw("busy\n")},
+		est.Script{est.Data("c"), est.Stall()},
+	)
+	es := newES(t, srv, fastRetry(), zeroJitter, eventsource.WithRetry(time.Second))
 	assert.Equal(t, eventsource.Stats{}, es.Stats())
 	var delays []time.Duration
 	es.OnError(func(error) { delays = append(delays, es.Stats().RetryDelay) })
