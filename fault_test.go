@@ -189,7 +189,9 @@ func TestDropAtEveryByte(t *testing.T) {
 
 // TestDropAroundID cuts the stream next to an "id:" line: before the blank
 // line that would dispatch it (the ID never takes effect), and right after
-// a blank line that dispatches no event (it does: DESIGN.md §6).
+// a blank line that dispatches no event (it does: to dispatch is first to
+// set the last event ID, WHATWG HTML 9.2.6 "Interpreting an event stream",
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
 func TestDropAroundID(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -345,8 +347,10 @@ func TestTransports(t *testing.T) {
 }
 
 // TestIDWithControlCharacter: an event ID may hold any character but NUL,
-// CR and LF (DESIGN.md §5), and "a reconnection carries Last-Event-ID when
-// the last event ID is not empty". An ID with another control character
+// CR and LF (WHATWG HTML 9.2.6 "Interpreting an event stream", the "id"
+// field), and a reconnection carries Last-Event-ID when the last event ID
+// is not empty (9.2.3 "Processing model",
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model). An ID with another control character
 // must not stop the client from reconnecting: a server that sends one must
 // not be able to cut the client off for good.
 func TestIDWithControlCharacter(t *testing.T) {
@@ -373,9 +377,10 @@ func TestIDWithControlCharacter(t *testing.T) {
 // TestHostileBodies sends bodies meant to break a client, with a 64 KiB
 // limit: an endless line, an endless event, endless comments, a flood of
 // blank lines and of comments, invalid UTF-8, NUL bytes, byte order marks
-// in the middle. The client ends the stream with ErrEventTooLarge where
-// DESIGN.md says so, after reading about the limit and no more, and reads
-// the rest as the spec says.
+// in the middle. The client ends the stream with ErrEventTooLarge where the
+// package doc ("Limits") and docs/design.md ("Memory") say so, after
+// reading about the limit and no more, and reads the rest as WHATWG HTML
+// 9.2.6 "Interpreting an event stream" says.
 func TestHostileBodies(t *testing.T) {
 	t.Parallel()
 	const limit = 64 << 10

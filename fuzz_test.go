@@ -29,7 +29,8 @@ import (
 // checks that the Decoder does not panic, reports only valid UTF-8, keeps
 // events within the maximum, fails with ErrEventTooLarge only when a line or
 // an event is too large, gives the same result in one-byte reads as in a
-// single read, and agrees with refDecode, a naive reading of DESIGN.md.
+// single read, and agrees with refDecode, a naive reading of the WHATWG
+// rules.
 func FuzzDecoder(f *testing.F) {
 	for _, tc := range decoderCases() {
 		f.Add([]byte(tc.in), uint16(4095))
@@ -129,7 +130,8 @@ type refResult struct {
 	retrySeen bool
 	// mayFail is len(trace) before the first line whose size, or whose event
 	// data's size, a correct Decoder may count over the maximum; -1 when
-	// there is none. It leaves room for what DESIGN.md does not pin down:
+	// there is none. It leaves room for what the limit's doc
+	// (Decoder.SetMaxEventSize; docs/design.md, "Memory") does not pin down:
 	// whether the event limit counts the data buffer's last "\n", and what
 	// becomes of an unterminated last line. (The BOM is no part of a line.)
 	mayFail int
@@ -138,8 +140,10 @@ type refResult struct {
 	mustFail int
 }
 
-// refDecode reads a whole stream the simplest way DESIGN.md "Event stream
-// interpretation" allows: split into lines, then each line by the rules.
+// refDecode reads a whole stream the simplest way WHATWG HTML 9.2.5
+// "Parsing an event stream" and 9.2.6 "Interpreting an event stream"
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+// allow: split into lines, then each line by the rules.
 func refDecode(in []byte, max int) refResult {
 	res := refResult{mayFail: -1, mustFail: -1}
 	over := func(may, must bool) {

@@ -16,11 +16,11 @@ import (
 )
 
 // TestHostileBodiesMemory streams 64 MiB of hostile bodies through a 1 MiB
-// WithMaxEventSize and checks DESIGN.md's "a hostile or broken server
-// cannot make the client hold more than the maximum event size per
-// connection": the live heap, sampled (after a GC) as the client reads and
-// in its callbacks, stays below the limit plus 1 MiB over the heap before
-// Run. The callbacks keep nothing.
+// WithMaxEventSize and checks the promise of the package doc ("Limits"):
+// the client never holds more than about the maximum event size per
+// connection, whatever the server sends. The live heap, sampled (after a
+// GC) as the client reads and in its callbacks, stays below the limit plus
+// 1 MiB over the heap before Run. The callbacks keep nothing.
 //
 // It does not call t.Parallel: other tests would change the heap it
 // measures.
@@ -51,8 +51,9 @@ func TestHostileBodiesMemory(t *testing.T) {
 		{"invalid UTF-8 decoded up to the limit", est.Script{est.Repeat(4,
 			est.Repeat(85, est.Raw("data: "+strings.Repeat("\xff", 4<<10)+"\n")), est.Raw("\n"))}, 1, false, 1300 << 10, 0},
 		// ... and an event of invalid bytes up to the limit, which the
-		// limit lets through (DESIGN.md counts raw bytes): its string is
-		// three times the limit, beside the line in the read buffer.
+		// limit lets through (it counts raw bytes: Decoder.SetMaxEventSize):
+		// its string is three times the limit, beside the line in the read
+		// buffer.
 		{"invalid UTF-8 raw up to the limit", est.Script{est.Repeat(4, est.Raw("data: "+strings.Repeat("\xff", limit-64)+"\n\n"))}, 1, false, 4000 << 10, 4*limit + slack},
 		{"NUL bytes", est.Script{est.Repeat(24, est.Raw("id: 1\x00\ndata: "+strings.Repeat("a\x00", 128<<10)+"\n\n"))}, 1, false, 6 << 20, 0},
 		{"byte order marks", est.Script{est.Repeat(24, est.Raw("\xef\xbb\xbfdata: "+strings.Repeat("b", 256<<10)+"\n\n"))}, 1, false, 6 << 20, 0},

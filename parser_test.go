@@ -25,9 +25,13 @@ type decoderCase struct {
 	retrySeen bool
 }
 
-// decoderCases covers each rule of DESIGN.md "Event stream interpretation"
-// (rule1 … rule7), the Decoder edge rules (edge) and the WPT eventsource
-// format tests that apply to a parser (wpt, from USERS-AND-SPEC.md §4b).
+// decoderCases covers each rule of WHATWG HTML 9.2.5 "Parsing an event
+// stream" (rule1, rule2) and 9.2.6 "Interpreting an event stream" (rule3 …
+// rule7), https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation,
+// the Decoder's own rules for its edges (edge; docs/design.md, "Event
+// stream format"), and the WPT format tests that apply to a parser (wpt,
+// each named after its test: wpt/format-bom is WPT
+// eventsource/format-bom.htm).
 func decoderCases() []decoderCase {
 	x2048 := strings.Repeat("x", 2048)
 	manyIn, manyWant, manyLastID := decoderManyEvents()
@@ -334,7 +338,8 @@ func decoderSizeCases() []decoderSizeCase {
 		{name: "max of one byte after the BOM", max: 1, in: "\xEF\xBB\xBF:\n\n:\n", want: []any{decComment(""), decComment("")}},
 		{name: "max of one byte", max: 1, in: ":\n\r\n:\r:x\n", want: []any{decComment(""), decComment("")}, err: eventsource.ErrEventTooLarge},
 		{
-			// DESIGN.md: the limit counts raw bytes, before invalid bytes become U+FFFD.
+			// The limit counts raw bytes, before invalid bytes become U+FFFD
+			// (the doc of Decoder.SetMaxEventSize).
 			name: "limit counts raw bytes", max: max, in: "data:" + strings.Repeat("\xff", 40) + "\n\n",
 			want: []any{decMsg(strings.Repeat("\uFFFD", 40))},
 		},
