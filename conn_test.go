@@ -301,9 +301,8 @@ func TestStatus1xx(t *testing.T) {
 	t.Parallel()
 	t.Run("101 then silence", func(t *testing.T) {
 		t.Parallel()
-		reached := make(chan struct{})
-		url, client, _ := rawServer(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n", reached)
-		es, err := eventsource.New(url, eventsource.WithHTTPClient(client))
+		rs := rawServer(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+		es, err := eventsource.New(rs.url, eventsource.WithHTTPClient(rs.client))
 		require.NoError(t, err)
 		var se *eventsource.StatusError
 		require.ErrorAs(t, recv(t, run(t, es)), &se)
@@ -353,18 +352,18 @@ func TestErrorBodyReadEnds(t *testing.T) {
 	for _, stop := range []string{"Close", "cancel", "idle timeout", "body time limit"} {
 		t.Run(stop, func(t *testing.T) {
 			t.Parallel()
-			url, client, gone := rawServer(t, head+"partial", make(chan struct{}))
+			rs := rawServer(t, head+"partial")
 			reading := make(chan struct{}, 8)
-			client.Transport = readSignal{client.Transport, reading}
+			rs.client.Transport = readSignal{rs.client.Transport, reading}
 			clock := eventsource.NewFakeClock(false)
-			opts := []eventsource.Option{eventsource.WithHTTPClient(client), eventsource.WithClock(clock), eventsource.WithMaxRetries(0)}
+			opts := []eventsource.Option{eventsource.WithHTTPClient(rs.client), eventsource.WithClock(clock), eventsource.WithMaxRetries(0)}
 			switch stop {
 			case "idle timeout":
 				opts = append(opts, eventsource.WithIdleTimeout(time.Minute))
 			case "body time limit":
 				opts = append(opts, eventsource.WithErrorBodyTimeout(time.Millisecond))
 			}
-			es, err := eventsource.New(url, opts...)
+			es, err := eventsource.New(rs.url, opts...)
 			require.NoError(t, err)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -390,7 +389,7 @@ func TestErrorBodyReadEnds(t *testing.T) {
 				require.ErrorAs(t, err, &se)
 				assert.Equal(t, "partial", se.Body)
 			}
-			recv(t, gone) // the connection was closed
+			recv(t, rs.gone) // the connection was closed
 		})
 	}
 }
@@ -479,15 +478,14 @@ func TestIdleTimeoutResponseHead(t *testing.T) {
 	t.Parallel()
 	t.Run("a partial head does not restart it", func(t *testing.T) {
 		t.Parallel()
-		reached := make(chan struct{})
-		url, client, _ := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Con", reached)
+		rs := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Con")
 		clock := eventsource.NewFakeClock(false)
-		es, err := eventsource.New(url, eventsource.WithHTTPClient(client), eventsource.WithClock(clock),
+		es, err := eventsource.New(rs.url, eventsource.WithHTTPClient(rs.client), eventsource.WithClock(clock),
 			eventsource.WithIdleTimeout(10*time.Second), eventsource.WithMaxRetries(0))
 		require.NoError(t, err)
 		done := run(t, es)
 		idle := recv(t, clock.Timers())
-		recv(t, reached)
+		recv(t, rs.reached)
 		require.True(t, idle.Fire())
 		require.ErrorIs(t, recv(t, done), eventsource.ErrIdleTimeout)
 		assert.Zero(t, idle.Resets(), "head bytes do not restart the timer")

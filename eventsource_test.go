@@ -60,11 +60,10 @@ func TestStopAtEveryPoint(t *testing.T) {
 
 func testStopAt(t *testing.T, point, stop string) {
 	var (
-		url     string
-		client  *http.Client
-		srv     *est.Server
+		srv     *est.Server           // the server, or where HTTP must break:
+		rs      *raw                  // a raw listener
 		gone    <-chan struct{}       // a connection closed, as the server saw it
-		reached = make(chan struct{}) // Run is at the point
+		reached = make(chan struct{}) // a callback is at the point
 		release = make(chan struct{})
 		clock   = eventsource.NewFakeClock(true)
 	)
@@ -74,9 +73,9 @@ func testStopAt(t *testing.T, point, stop string) {
 	case "dial: handler holds the headers":
 		srv, gone = watchedServer(t, est.Script{est.Stall()})
 	case "dial: listener never answers":
-		url, client, gone = rawServer(t, "", reached)
+		rs = rawServer(t, "")
 	case "in the response headers":
-		url, client, gone = rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Con", reached)
+		rs = rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Con")
 	case "waiting for the body":
 		srv, gone = watchedServer(t, est.Script{est.Flush(), est.Stall()})
 	case "in a callback":
@@ -89,8 +88,13 @@ func testStopAt(t *testing.T, point, stop string) {
 		srv, gone = watchedServer(t, est.Script{est.Status(503)}, est.Script{est.Data("2"), est.Stall()})
 		clock = eventsource.NewFakeClock(false)
 	}
+	arrived := (<-chan struct{})(reached) // Run is at the point
+	var url string
+	var client *http.Client
 	if srv != nil {
 		url, client = srv.URL, srv.Client()
+	} else {
+		url, client, gone, arrived = rs.url, rs.client, rs.gone, rs.reached
 	}
 	es, err := eventsource.New(url, eventsource.WithHTTPClient(client), eventsource.WithClock(clock))
 	require.NoError(t, err)
@@ -149,7 +153,7 @@ func testStopAt(t *testing.T, point, stop string) {
 		wait := recv(t, clock.Timers())
 		assert.Positive(t, wait.D)
 	default:
-		recv(t, reached)
+		recv(t, arrived)
 	}
 	mu.Lock()
 	before := append([]string(nil), log...)

@@ -248,23 +248,21 @@ func refUTF8(b []byte) string {
 			case 0xC2 <= c && c <= 0xDF:
 				needed, cp = 1, rune(c&0x1F)
 			case 0xE0 <= c && c <= 0xEF:
-				if c == 0xE0 {
-					lower = 0xA0
-				}
-				if c == 0xED {
-					upper = 0x9F
-				}
 				needed, cp = 2, rune(c&0x0F)
 			case 0xF0 <= c && c <= 0xF4:
-				if c == 0xF0 {
-					lower = 0x90
-				}
-				if c == 0xF4 {
-					upper = 0x8F
-				}
 				needed, cp = 3, rune(c&0x07)
 			default:
 				sb.WriteRune(utf8.RuneError)
+			}
+			switch c { // the lead bytes that narrow the range of the next byte
+			case 0xE0:
+				lower = 0xA0
+			case 0xED:
+				upper = 0x9F
+			case 0xF0:
+				lower = 0x90
+			case 0xF4:
+				upper = 0x8F
 			}
 			continue
 		}

@@ -167,17 +167,24 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
+// A raw is a server on a raw listener, for where HTTP itself must break.
+type raw struct {
+	url     string
+	client  *http.Client    // its connections close at the end of the test
+	reached <-chan struct{} // closed once the server has read a request head
+	gone    <-chan struct{} // receives when the client closes a connection
+}
+
 // rawServer listens on loopback and answers each connection by reading the
-// request head, closing reached, writing reply, and then nothing: with
-// reply "" it never answers; with part of a response head it stops in the
-// middle of the headers. gone receives when the client closes a connection.
-// It returns the URL and a client whose connections close at the end of the
-// test.
-func rawServer(t *testing.T, reply string, reached chan<- struct{}) (url string, client *http.Client, gone <-chan struct{}) {
+// request head, writing reply, and then nothing: with reply "" it never
+// answers; with part of a response head it stops in the middle of the
+// headers.
+func rawServer(t *testing.T, reply string) *raw {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	closed := make(chan struct{}, 16)
+	reached := make(chan struct{})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var conns []net.Conn
@@ -222,7 +229,7 @@ func rawServer(t *testing.T, reply string, reached chan<- struct{}) (url string,
 		mu.Unlock()
 		wg.Wait()
 	})
-	return "http://" + ln.Addr().String() + "/", &http.Client{Transport: tr}, closed
+	return &raw{url: "http://" + ln.Addr().String() + "/", client: &http.Client{Transport: tr}, reached: reached, gone: closed}
 }
 
 // decComment is a comment line as the Decoder hands it to OnComment. A trace

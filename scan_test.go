@@ -3,10 +3,10 @@ package eventsource_test
 import (
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -44,76 +44,41 @@ func TestDecoderMaxEventSizeBoundsReads(t *testing.T) {
 	}
 }
 
-// TestDecoderDispatchesWithoutWaiting reads from a pipe that stays open: an
-// event must come out of Next as soon as its blank line arrived, also when
-// that line ended with a CR that an LF might still follow.
-func TestDecoderDispatchesWithoutWaiting(t *testing.T) {
+// TestDecoderWithoutWaiting reads from a pipe that stays open: an event
+// must come out of Next, and a heartbeat comment reach OnComment while Next
+// still waits, as soon as its line has arrived, also when that line ended
+// with a CR that an LF might still follow.
+func TestDecoderWithoutWaiting(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ name, in string }{
-		{"LF", "data:a\n\n"},
-		{"CRLF", "data:a\r\n\r\n"},
-		{"CR", "data:a\r\r"},
-		{"LF CR", "data:a\n\r"},
+	for _, in := range []string{
+		"data:a\n\n", "data:a\r\n\r\n", "data:a\r\r", "data:a\n\r", // an event
+		": ping\n", ": ping\r\n", ": ping\r", // a comment
 	} {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(strconv.Quote(in), func(t *testing.T) {
 			t.Parallel()
 			pr, pw := io.Pipe()
-			d := eventsource.NewDecoder(pr)
-			type result struct {
-				ev  eventsource.Event
-				err error
-			}
-			next := make(chan result, 1)
-			go func() {
-				ev, err := d.Next()
-				next <- result{ev, err}
-			}()
 			// Closing the pipe ends a Next that waits for more, and a Write
-			// that nobody reads, so both goroutines exit.
+			// that nobody reads, so that both goroutines exit.
 			t.Cleanup(func() { pw.Close() })
-			go func() { _, _ = pw.Write([]byte(tc.in)) }()
-			select {
-			case got := <-next:
-				require.NoError(t, got.err)
-				assert.Equal(t, decMsg("a"), got.ev)
-			case <-time.After(5 * time.Second):
-				t.Fatalf("Next did not return after %q", tc.in)
-			}
-		})
-	}
-}
-
-// TestDecoderCommentsWithoutWaiting checks that a heartbeat comment reaches
-// OnComment as soon as its line has arrived, while Next still waits.
-func TestDecoderCommentsWithoutWaiting(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ name, in string }{
-		{"LF", ": ping\n"},
-		{"CRLF", ": ping\r\n"},
-		{"CR", ": ping\r"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			pr, pw := io.Pipe()
 			d := eventsource.NewDecoder(pr)
 			comments := make(chan string, 1)
 			d.OnComment(func(c string) { comments <- c })
-			done := make(chan error, 1)
+			next := make(chan error, 1)
+			var ev eventsource.Event
 			go func() {
-				_, err := d.Next()
-				done <- err
+				var err error
+				ev, err = d.Next()
+				next <- err
 			}()
-			go func() { _, _ = pw.Write([]byte(tc.in)) }()
-			select {
-			case got := <-comments:
-				assert.Equal(t, "ping", got)
-			case <-time.After(5 * time.Second):
-				pw.Close()
-				<-done
-				t.Fatalf("OnComment not called after %q", tc.in)
+			go func() { _, _ = pw.Write([]byte(in)) }()
+			if strings.HasPrefix(in, ":") {
+				assert.Equal(t, "ping", recv(t, comments))
+				require.NoError(t, pw.Close())
+				assert.Equal(t, io.EOF, recv(t, next))
+				return
 			}
-			require.NoError(t, pw.Close())
-			assert.Equal(t, io.EOF, <-done)
+			require.NoError(t, recv(t, next))
+			assert.Equal(t, decMsg("a"), ev)
 		})
 	}
 }
