@@ -283,22 +283,21 @@ func ExampleWithLastEventID() {
 	defer srv.Close()
 
 	stored := "3" // read from where the previous run saved es.LastEventID()
-	es, err := eventsource.New(srv.URL, eventsource.WithLastEventID(stored))
+	es, err := eventsource.New(srv.URL, eventsource.WithLastEventID(stored),
+		eventsource.WithMaxRetries(0)) // this run ends with the stream
 	if err != nil {
 		log.Fatal(err)
 	}
-	es.OnMessage(func(ev eventsource.Event) {
-		fmt.Println(ev.ID, ev.Data)
-		if ev.ID == "5" {
-			es.Close()
-		}
-	})
-	if err := es.Run(context.Background()); err != nil {
-		log.Fatal(err)
-	}
+	es.OnMessage(func(ev eventsource.Event) { fmt.Println(ev.ID, ev.Data) })
+	err = es.Run(context.Background())
+	fmt.Println("the stream ended:", errors.Is(err, io.EOF))
+	stored = es.LastEventID() // to save for the next run
+	fmt.Println("stored:", stored)
 	// Output:
 	// 4 d
 	// 5 e
+	// the stream ended: true
+	// stored: 5
 }
 
 func ExampleEventSource_Events() {
