@@ -303,7 +303,9 @@ func ExampleWithLastEventID() {
 func ExampleEventSource_Events() {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, "data: one\n\ndata: two\n\ndata: three\n\n")
+		for _, data := range []string{"one", "two", "three"} {
+			fmt.Fprintf(w, "data: %s\n\n", data)
+		}
 	}))
 	defer srv.Close()
 
