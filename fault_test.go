@@ -20,9 +20,12 @@ import (
 )
 
 // This file holds the fault tests: a hostile or broken server
-// (eventsourcetest) drops connections at any byte, answers every status,
-// redirects, and sends bodies meant to break the client. Each test checks
-// exactly what the callbacks saw and which requests the server got.
+// (eventsourcetest) drops connections at any byte, over every transport,
+// sends IDs that HTTP headers cannot carry, and sends bodies meant to break
+// the client. Each test checks exactly what the callbacks saw and which
+// requests the server got. The statuses and redirects of such a server are
+// tested with their units: conn_test.go, reconnect_test.go and
+// redirect_test.go.
 
 // TestExactlyOnceUnderRandomDrops streams 1,000 events with IDs, in LF, CRLF
 // and CR lines, and drops the connection at 200 random (seeded) byte offsets:
