@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -87,6 +88,11 @@ func TestErrorsAreActionable(t *testing.T) {
 			check:   func(t *testing.T, err error) { require.ErrorIs(t, err, io.ErrUnexpectedEOF) },
 		},
 		{
+			name:    "connection closed before the response",
+			scripts: []est.Script{{est.Drop()}},
+			check:   func(t *testing.T, err error) { require.ErrorIs(t, err, io.EOF) },
+		},
+		{
 			name: "connection refused",
 			check: func(t *testing.T, err error) {
 				var op *net.OpError
@@ -143,7 +149,7 @@ func TestErrorsAreActionable(t *testing.T) {
 				t.Cleanup(srv.Close)
 				base = srv.URL
 			case tc.scripts != nil:
-				srv := faultServer(t, tc.scripts...)
+				srv := newServer(t, tc.scripts...)
 				base = srv.URL
 			default:
 				ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -167,7 +173,7 @@ func TestErrorsAreActionable(t *testing.T) {
 			require.NoError(t, err)
 			var errs []error
 			es.OnError(func(err error) { errs = append(errs, err) })
-			runErr := recv(t, runCtx(t, context.Background(), es))
+			runErr := recv(t, run(t, es))
 			require.Error(t, runErr)
 			require.NotEmpty(t, errs)
 			for i, err := range append(errs, runErr) {
@@ -180,4 +186,55 @@ func TestErrorsAreActionable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNewErrorHidesSecrets: an invalid URL's error does not repeat its
+// password or query, as the errors of Run do not.
+func TestNewErrorHidesSecrets(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"http://user:secret@example.com/%zz",
+		"http://example.com/%zz?token=secret",
+		"ftp://user:secret@example.com/?token=secret",
+	} {
+		_, err := eventsource.New(u)
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "secret", u)
+	}
+}
+
+// TestGiveUpMessages: the error that ends a stream at WithMaxRetries reads
+// well: one reconnection is singular, and WithMaxRetries(0) does not speak
+// of giving up after 0 reconnections.
+func TestGiveUpMessages(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		max     int
+		want    string
+		notWant string
+	}{
+		{0, "(reconnection is off)", "giving up"},
+		{1, "giving up after 1 failed reconnection: ", "reconnections"},
+		{2, "giving up after 2 failed reconnections in a row: ", ""},
+	} {
+		t.Run(fmt.Sprint(tc.max), func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, est.Script{est.Status(http.StatusServiceUnavailable)})
+			es := newES(t, srv, fastRetry(), eventsource.WithMaxRetries(tc.max))
+			err := recv(t, run(t, es))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			if tc.notWant != "" {
+				assert.NotContains(t, err.Error(), tc.notWant)
+			}
+		})
+	}
+	t.Run("a clean end with WithMaxRetries(0)", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t, est.Script{est.Data("x")})
+		es := newES(t, srv, eventsource.WithMaxRetries(0))
+		err := es.Run(context.Background())
+		require.ErrorIs(t, err, io.EOF)
+		assert.NotContains(t, err.Error(), "giving up")
+	})
 }

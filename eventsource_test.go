@@ -1,16 +1,13 @@
 package eventsource_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	"reflect"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,1225 +16,370 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/go-eventsource/eventsource"
 	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// This file tests the life of an EventSource: Close, the end of the
+// context, a second Run and a panicking callback at every point of it, the
+// Events iterator and the logger. The leak check of TestMain (goleak)
+// covers every test; the tests of stops also check that the server saw its
+// connection go.
 
-// newServer starts a loopback server that h answers, closed at the end of
-// the test.
-func newServer(t testing.TB, h http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
+// TestStopAtEveryPoint stops an EventSource with Close, Close twice, Close
+// from many goroutines at once, a cancelled context or a passed deadline:
+// before Run, while it dials (a handler that holds the headers; a listener
+// that accepts and never answers), in the middle of the response headers,
+// while it waits for the body, during a callback, between events, during
+// OnError, and during the backoff wait. Run must return promptly (nil after
+// Close, ctx.Err() after the context), run no callback and make no request
+// after that, and close the connection in flight; OnError ran only for a
+// failure before the stop, and Close after Run returned is harmless.
+func TestStopAtEveryPoint(t *testing.T) {
+	t.Parallel()
+	points := []string{
+		"before Run",
+		"dial: handler holds the headers",
+		"dial: listener never answers",
+		"in the response headers",
+		"waiting for the body",
+		"in a callback",
+		"between events",
+		"in OnError",
+		"in the backoff wait",
+	}
+	stops := []string{"Close", "Close twice", "Close from 16 goroutines", "cancel", "deadline"}
+	for _, point := range points {
+		for _, stop := range stops {
+			t.Run(point+"/"+stop, func(t *testing.T) {
+				t.Parallel()
+				testStopAt(t, point, stop)
+			})
+		}
+	}
 }
 
-// startStream answers 200 text/event-stream and sends the headers.
-func startStream(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	w.(http.Flusher).Flush()
-}
-
-// send writes s to the stream and flushes it.
-func send(w http.ResponseWriter, s string) {
-	_, _ = io.WriteString(w, s)
-	w.(http.Flusher).Flush()
-}
-
-// newES returns an EventSource for srv, using srv's own client, so that
-// srv.Close also closes the client's idle connections.
-func newES(t *testing.T, srv *httptest.Server, opts ...eventsource.Option) *eventsource.EventSource {
-	t.Helper()
-	opts = append([]eventsource.Option{eventsource.WithHTTPClient(srv.Client())}, opts...)
-	es, err := eventsource.New(srv.URL, opts...)
+func testStopAt(t *testing.T, point, stop string) {
+	var (
+		srv     *est.Server           // the server, or where HTTP must break:
+		rs      *raw                  // a raw listener
+		gone    <-chan struct{}       // a connection closed, as the server saw it
+		reached = make(chan struct{}) // a callback is at the point
+		release = make(chan struct{})
+		clock   = eventsource.NewFakeClock(true)
+	)
+	switch point {
+	case "before Run":
+		srv, gone = watchedServer(t, est.Script{est.Data("1"), est.Stall()})
+	case "dial: handler holds the headers":
+		srv, gone = watchedServer(t, est.Script{est.Stall()})
+	case "dial: listener never answers":
+		rs = rawServer(t, "")
+	case "in the response headers":
+		rs = rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Con")
+	case "waiting for the body":
+		srv, gone = watchedServer(t, est.Script{est.Flush(), est.Stall()})
+	case "in a callback":
+		srv, gone = watchedServer(t, est.Script{est.Data("1"), est.Data("2"), est.Stall()})
+	case "between events":
+		srv, gone = watchedServer(t, est.Script{est.Data("1"), est.Stall()})
+	case "in OnError":
+		srv, gone = watchedServer(t, est.Script{est.Data("1"), est.Drop()}, est.Script{est.Data("2"), est.Stall()})
+	case "in the backoff wait":
+		srv, gone = watchedServer(t, est.Script{est.Status(503)}, est.Script{est.Data("2"), est.Stall()})
+		clock = eventsource.NewFakeClock(false)
+	}
+	arrived := (<-chan struct{})(reached) // Run is at the point
+	var url string
+	var client *http.Client
+	if srv != nil {
+		url, client = srv.URL, srv.Client()
+	} else {
+		url, client, gone, arrived = rs.url, rs.client, rs.gone, rs.reached
+	}
+	es, err := eventsource.New(url, eventsource.WithHTTPClient(client), eventsource.WithClock(clock))
 	require.NoError(t, err)
-	return es
-}
 
-// run runs es.Run in a goroutine and returns a channel with its result. At
-// the end of the test, es is closed and Run must have returned.
-func run(t *testing.T, es *eventsource.EventSource) <-chan error {
-	t.Helper()
-	return runCtx(t, context.Background(), es)
-}
-
-func runCtx(t *testing.T, ctx context.Context, es *eventsource.EventSource) <-chan error {
-	t.Helper()
-	result := make(chan error, 1)
-	returned := make(chan struct{})
-	go func() {
-		defer close(returned)
-		result <- es.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		es.Close()
-		select {
-		case <-returned:
-		case <-time.After(5 * time.Second):
-			t.Error("Run did not return after Close")
+	var mu sync.Mutex // guards log; callbacks run on Run's goroutine, the test reads it meanwhile
+	var log []string
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		log = append(log, fmt.Sprintf(format, args...))
+	}
+	es.OnOpen(func() {
+		logf("open")
+		if point == "waiting for the body" {
+			close(reached)
 		}
 	})
-	return result
-}
-
-// recv returns the next value of ch, and fails the test after 5 s.
-func recv[T any](t testing.TB, ch <-chan T) T {
-	t.Helper()
-	return recvWithin(t, ch, 5*time.Second)
-}
-
-// recvWithin is recv for a test that does much more work than most, such
-// as hundreds of reconnections, and may share the CPU with the others.
-func recvWithin[T any](t testing.TB, ch <-chan T, d time.Duration) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(d):
-		t.Fatal("timed out waiting on a channel")
-	}
-	var zero T
-	return zero
-}
-
-// zeroJitter makes the reconnection delays exact.
-var zeroJitter = eventsource.WithJitter(noJitter)
-
-// autoClock is a clock whose reconnection waits pass at once.
-func autoClock() eventsource.Option { return eventsource.WithClock(eventsource.NewFakeClock(true)) }
-
-// onRunGoroutine reports whether its caller runs on a goroutine whose stack
-// passes through EventSource.Run.
-func onRunGoroutine() bool {
-	pcs := make([]uintptr, 100)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
-	for {
-		f, more := frames.Next()
-		if strings.HasSuffix(f.Function, ".(*EventSource).Run") {
-			return true
+	es.OnEvent(func(ev eventsource.Event) {
+		logf("event %s", ev.Data)
+		if point == "in a callback" {
+			close(reached)
+			<-release
 		}
-		if !more {
-			return false
+	})
+	es.OnMessage(func(ev eventsource.Event) {
+		logf("message %s", ev.Data)
+		if point == "between events" {
+			close(reached)
 		}
+	})
+	es.OnError(func(err error) {
+		logf("error")
+		if point == "in OnError" {
+			close(reached)
+			<-release
+		}
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	deadline := newDeadlineCtx()
+	if stop == "deadline" {
+		ctx = deadline
 	}
-}
+	var done <-chan error
+	if point == "before Run" {
+		close(reached)
+	} else {
+		done = runCtx(t, ctx, es)
+	}
+	switch point {
+	case "dial: handler holds the headers":
+		_, err := srv.WaitRequests(ctx, 1)
+		require.NoError(t, err)
+	case "in the backoff wait":
+		wait := recv(t, clock.Timers())
+		assert.Positive(t, wait.D)
+	default:
+		recv(t, arrived)
+	}
+	mu.Lock()
+	before := append([]string(nil), log...)
+	mu.Unlock()
 
-// A request is what a handler saw of one request.
-type request struct {
-	method string
-	header http.Header
-	body   string
-}
+	switch stop {
+	case "Close":
+		require.NoError(t, es.Close())
+	case "Close twice":
+		require.NoError(t, es.Close())
+		require.NoError(t, es.Close())
+	case "Close from 16 goroutines":
+		var wg sync.WaitGroup
+		var errs atomic.Int32
+		for range 16 {
+			wg.Go(func() {
+				if es.Close() != nil {
+					errs.Add(1)
+				}
+				_ = es.ReadyState()
+				_ = es.LastEventID()
+			})
+		}
+		wg.Wait()
+		assert.Zero(t, errs.Load())
+	case "cancel":
+		cancel()
+	case "deadline":
+		deadline.expire()
+	}
+	byContext := stop == "cancel" || stop == "deadline"
+	if !byContext {
+		assert.Equal(t, eventsource.Closed, es.ReadyState(), "Closed at once")
+	}
+	close(release) // a callback under way may finish
+	if point == "before Run" {
+		done = runCtx(t, ctx, es)
+	}
+	err = recv(t, done)
+	switch stop {
+	case "cancel":
+		require.ErrorIs(t, err, context.Canceled)
+	case "deadline":
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	default:
+		require.NoError(t, err)
+	}
+	assert.Equal(t, eventsource.Closed, es.ReadyState())
+	require.NoError(t, es.Close(), "Close after Run returned")
+	assert.Equal(t, eventsource.Closed, es.ReadyState())
 
-func record(r *http.Request) request {
-	body, _ := io.ReadAll(r.Body)
-	return request{r.Method, r.Header.Clone(), string(body)}
+	mu.Lock()
+	after := append([]string(nil), log...)
+	mu.Unlock()
+	assert.Equal(t, before, after, "no callback after the stop; the one under way ends the dispatch")
+	wantErrors := 0
+	if point == "in OnError" || point == "in the backoff wait" {
+		wantErrors = 1 // the drop, or the 503 before the wait
+	}
+	assert.Equal(t, wantErrors, strings.Count(strings.Join(after, ","), "error"), "OnError calls")
+	switch point {
+	case "before Run":
+		assert.Empty(t, srv.Requests(), "no request")
+	case "in OnError", "in the backoff wait":
+		assert.Len(t, srv.Requests(), 1, "no reconnection")
+	case "waiting for the body", "in a callback", "between events", "dial: handler holds the headers":
+		assert.Len(t, srv.Requests(), 1)
+	}
+	if point != "before Run" && point != "in the backoff wait" {
+		recv(t, gone) // the connection in flight was closed
+	}
 }
 
 // deadlineCtx is a context whose deadline passes when the test calls
 // expire, so that a test reaches context.DeadlineExceeded at a chosen
-// moment without waiting on the clock.
+// moment without waiting on the clock. Like a real deadline, its end
+// reaches the contexts made from it at once: it is a cancel context that
+// reports DeadlineExceeded.
 type deadlineCtx struct {
 	context.Context
-	done chan struct{}
-	once sync.Once
+	expire context.CancelFunc
 }
 
 func newDeadlineCtx() *deadlineCtx {
-	return &deadlineCtx{Context: context.Background(), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &deadlineCtx{ctx, cancel}
 }
-
-func (c *deadlineCtx) Done() <-chan struct{} { return c.done }
 
 func (c *deadlineCtx) Err() error {
-	select {
-	case <-c.done:
+	if c.Context.Err() != nil {
 		return context.DeadlineExceeded
-	default:
-		return nil
 	}
+	return nil
 }
 
-func (c *deadlineCtx) expire() { c.once.Do(func() { close(c.done) }) }
-
-func TestHandlersChangeWhileRunning(t *testing.T) {
+// TestRunConcurrently calls Run from eight goroutines at once: one runs,
+// the others get ErrRunTwice at once; a Run while the first one streams,
+// and a later Run, do too. After Close before Run, one Run returns nil and
+// the others ErrRunTwice.
+func TestRunConcurrently(t *testing.T) {
 	t.Parallel()
-	stop := make(chan struct{})
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		for i := 1; ; i++ {
-			select {
-			case <-stop:
-				send(w, "event: last\ndata: end\n\n")
-				<-r.Context().Done()
-				return
-			case <-r.Context().Done():
-				return
-			default:
-				send(w, fmt.Sprintf("id: %d\ndata: %d\n\n", i, i))
-			}
-		}
-	})
-	es := newES(t, srv)
-	var got []string // written by Run's goroutine only
-	first := make(chan struct{})
-	es.AddEventListener("message", func(ev eventsource.Event) {
-		if got = append(got, ev.Data); len(got) == 1 {
-			close(first)
-		}
-	})
-	es.AddEventListener("last", func(eventsource.Event) { es.Close() })
-	done := run(t, es)
-
-	recv(t, first)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for range 300 {
-				remove := es.AddEventListener("message", func(eventsource.Event) {})
-				other := es.AddEventListener("other", func(eventsource.Event) {})
-				es.OnOpen(func() {})
-				es.OnEvent(func(eventsource.Event) {})
-				es.OnMessage(func(eventsource.Event) {})
-				es.OnComment(func(string) {})
-				es.OnError(func(error) {})
-				remove()
-				other()
-				remove()
-				es.OnEvent(nil)
-				es.OnMessage(nil)
-			}
-		})
-	}
-	wg.Wait()
-	close(stop)
-	require.NoError(t, recv(t, done))
-
-	require.NotEmpty(t, got)
-	for i, data := range got {
-		require.Equal(t, strconv.Itoa(i+1), data, "events must arrive once each, in order")
-	}
-}
-
-func TestListenersChangedFromInsideCallbacks(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, "data: 1\n\ndata: 2\n\ndata: 3\n\n")
-		<-r.Context().Done()
-	})
-	es := newES(t, srv)
-	var self, all, added, firstOnMessage, secondOnMessage []string
-	var remove func()
-	remove = es.AddEventListener("message", func(ev eventsource.Event) {
-		self = append(self, ev.Data)
-		remove()
-		remove() // idempotent
-	})
-	es.AddEventListener("message", func(ev eventsource.Event) {
-		all = append(all, ev.Data)
-		switch ev.Data {
-		case "1":
-			es.AddEventListener("message", func(ev eventsource.Event) { added = append(added, ev.Data) })
-		case "3":
-			es.Close()
-		}
-	})
-	es.OnMessage(func(ev eventsource.Event) {
-		firstOnMessage = append(firstOnMessage, ev.Data)
-		es.OnMessage(func(ev eventsource.Event) { secondOnMessage = append(secondOnMessage, ev.Data) })
-	})
-	require.NoError(t, recv(t, run(t, es)))
-	remove() // after Run, still harmless
-
-	assert.Equal(t, []string{"1"}, self)
-	assert.Equal(t, []string{"1", "2", "3"}, all)
-	assert.Equal(t, []string{"2"}, added, "a listener added during event 1 gets the later events (Close came before its turn on 3)")
-	assert.Equal(t, []string{"1"}, firstOnMessage)
-	assert.Equal(t, []string{"2", "3"}, secondOnMessage)
-}
-
-func TestCallbackOrder(t *testing.T) {
-	t.Parallel()
-	var requests atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		first := requests.Add(1) == 1
-		startStream(w)
-		if first {
-			send(w, "data: m1\n\nevent: a\ndata: a1\n\nevent: b\ndata: b1\n\n")
-			return
-		}
-		send(w, "data: m2\n\n")
-		<-r.Context().Done()
-	})
-	es := newES(t, srv, autoClock())
-	var log []string
-	var inCallback atomic.Bool
-	// callback records one call, and checks that it runs alone, on Run's
-	// goroutine.
-	callback := func(entry string) {
-		if !inCallback.CompareAndSwap(false, true) {
-			t.Errorf("%s: another callback is running", entry)
-		}
-		defer inCallback.Store(false)
-		assert.True(t, onRunGoroutine(), "%s: not on Run's goroutine", entry)
-		log = append(log, entry)
-	}
-	event := func(name string) func(eventsource.Event) {
-		return func(ev eventsource.Event) {
-			assert.Equal(t, eventsource.Open, es.ReadyState(), name)
-			callback(name + ":" + ev.Data)
-		}
-	}
-	es.OnOpen(func() {
-		assert.Equal(t, eventsource.Open, es.ReadyState(), "OnOpen")
-		callback("open")
-	})
-	es.OnEvent(event("event"))
-	es.OnMessage(event("message"))
-	es.OnError(func(err error) {
-		assert.ErrorIs(t, err, io.EOF)
-		callback("error:" + es.ReadyState().String())
-	})
-	es.AddEventListener("a", event("a-first"))
-	es.AddEventListener("message", func(ev eventsource.Event) {
-		event("m-listener")(ev)
-		if ev.Data == "m2" {
-			es.Close()
-		}
-	})
-	es.AddEventListener("a", event("a-second"))
-	es.AddEventListener("b", event("b"))
-
-	assert.Equal(t, eventsource.Connecting, es.ReadyState())
-	require.NoError(t, recv(t, run(t, es)))
-	assert.Equal(t, eventsource.Closed, es.ReadyState())
-	assert.Equal(t, []string{
-		"open",
-		"event:m1", "message:m1", "m-listener:m1",
-		"event:a1", "a-first:a1", "a-second:a1",
-		"event:b1", "b:b1",
-		"error:Connecting",
-		"open",
-		"event:m2", "message:m2", "m-listener:m2",
-	}, log)
-}
-
-func TestRequestHeadersAndBody(t *testing.T) {
-	t.Parallel()
-	requests := make(chan request, 10)
-	var n atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		requests <- record(r)
-		k := n.Add(1)
-		startStream(w)
-		switch k {
-		case 1:
-			send(w, "id: 1\ndata: a\n\n")
-		case 2:
-			send(w, "id:\ndata: b\n\n") // an empty id resets the last event ID
-		default:
-			send(w, "data: c\n\n")
-			<-r.Context().Done()
-		}
-	})
-	es := newES(t, srv, autoClock(),
-		eventsource.WithMethod(http.MethodPost),
-		eventsource.WithBody([]byte(`{"q":1}`)),
-		eventsource.WithHeader("Content-Type", "application/json"),
-		eventsource.WithHeader("X-Custom", "v"),
-	)
-	var events []eventsource.Event
-	es.OnMessage(func(ev eventsource.Event) {
-		if events = append(events, ev); ev.Data == "c" {
-			es.Close()
-		}
-	})
-	require.NoError(t, recv(t, run(t, es)))
-
-	assert.Equal(t, []eventsource.Event{
-		{Type: "message", Data: "a", ID: "1"},
-		{Type: "message", Data: "b", ID: ""},
-		{Type: "message", Data: "c", ID: ""},
-	}, events)
-	wantLastEventID := [][]string{nil, {"1"}, nil}
-	for i, want := range wantLastEventID {
-		req := recv(t, requests)
-		assert.Equal(t, http.MethodPost, req.method, "request %d", i+1)
-		assert.Equal(t, `{"q":1}`, req.body, "request %d", i+1)
-		assert.Equal(t, []string{"text/event-stream"}, req.header.Values("Accept"), "request %d", i+1)
-		assert.Equal(t, []string{"no-cache"}, req.header.Values("Cache-Control"), "request %d", i+1)
-		assert.Equal(t, []string{"application/json"}, req.header.Values("Content-Type"), "request %d", i+1)
-		assert.Equal(t, []string{"v"}, req.header.Values("X-Custom"), "request %d", i+1)
-		assert.Equal(t, want, req.header.Values("Last-Event-ID"), "request %d", i+1)
-	}
-}
-
-func TestLastEventID(t *testing.T) {
-	t.Parallel()
-	lastIDs := make(chan string, 10)
-	var n atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		lastIDs <- r.Header.Get("Last-Event-ID")
-		k := n.Add(1)
-		startStream(w)
-		switch k {
-		case 1:
-			send(w, "data: a\n\n")
-		case 2:
-			send(w, "id: 42\ndata: b\n\n")
-		default:
-			send(w, "data: c\n\n") // no id after a reconnection: the stored one stays
-			<-r.Context().Done()
-		}
-	})
-	es := newES(t, srv, autoClock(), eventsource.WithLastEventID("41"))
-	assert.Equal(t, "41", es.LastEventID())
-	var events []eventsource.Event
-	es.OnMessage(func(ev eventsource.Event) {
-		if events = append(events, ev); ev.Data == "c" {
-			es.Close()
-		}
-	})
-	require.NoError(t, recv(t, run(t, es)))
-
-	assert.Equal(t, []eventsource.Event{
-		{Type: "message", Data: "a", ID: "41"},
-		{Type: "message", Data: "b", ID: "42"},
-		{Type: "message", Data: "c", ID: "42"},
-	}, events)
-	assert.Equal(t, "42", es.LastEventID())
-	assert.Equal(t, "41", recv(t, lastIDs))
-	assert.Equal(t, "41", recv(t, lastIDs))
-	assert.Equal(t, "42", recv(t, lastIDs))
-}
-
-// TestNoEventLostOrDuplicated drops the connection in three ways, each in
-// the middle of an event, and checks that the client gets every complete
-// event once, and never the cut one.
-func TestNoEventLostOrDuplicated(t *testing.T) {
-	t.Parallel()
-	const total = 12
-	lastIDs := make(chan string, 10)
-	var n atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		lastID := r.Header.Get("Last-Event-ID")
-		lastIDs <- lastID
-		next, _ := strconv.Atoi(lastID)
-		var b strings.Builder
-		for i := next + 1; i <= min(next+3, total); i++ {
-			fmt.Fprintf(&b, "id: %d\ndata: %d\n\n", i, i)
-		}
-		cut := "id: 99\ndata: cut"
-		switch n.Add(1) {
-		case 1: // the handler returns: a clean end of stream
-			startStream(w)
-			send(w, b.String()+cut)
-		case 2: // the test calls CloseClientConnections
-			startStream(w)
-			send(w, b.String()+cut)
-			<-r.Context().Done()
-		case 3: // the connection breaks inside a chunk
-			conn, rw, err := w.(http.Hijacker).Hijack()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer conn.Close()
-			chunk := b.String() + cut
-			fmt.Fprintf(rw, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n", len(chunk), chunk)
-			_ = rw.Flush()
-		default:
-			startStream(w)
-			send(w, b.String())
-			<-r.Context().Done()
-		}
-	})
-	es := newES(t, srv, autoClock())
-	got := make(chan eventsource.Event, 2*total)
-	es.OnEvent(func(ev eventsource.Event) {
-		if got <- ev; ev.Data == strconv.Itoa(total) {
-			es.Close()
-		}
-	})
-	var drops atomic.Int32
-	es.OnError(func(error) { drops.Add(1) })
-	done := run(t, es)
-
-	for i := 1; i <= total; i++ {
-		ev := recv(t, got)
-		require.Equal(t, eventsource.Event{Type: "message", Data: strconv.Itoa(i), ID: strconv.Itoa(i)}, ev)
-		if i == 6 {
-			srv.CloseClientConnections()
-		}
-	}
-	require.NoError(t, recv(t, done))
-	assert.Empty(t, got, "no event after the last")
-	assert.Equal(t, int32(3), drops.Load())
-	for _, want := range []string{"", "3", "6", "9"} {
-		assert.Equal(t, want, recv(t, lastIDs))
-	}
-}
-
-// TestStop ends Run with Close, a cancelled context and a passed deadline,
-// while it connects, while it waits to reconnect, and while it streams.
-func TestStop(t *testing.T) {
-	t.Parallel()
-	for _, phase := range []string{"connecting", "waiting", "streaming"} {
-		for _, how := range []string{"Close", "cancel", "deadline"} {
-			t.Run(phase+"/"+how, func(t *testing.T) {
-				t.Parallel()
-				arrived := make(chan struct{}, 10)
-				gone := make(chan struct{}, 10)
-				srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-					arrived <- struct{}{}
-					switch phase {
-					case "waiting":
-						w.WriteHeader(http.StatusServiceUnavailable)
-						return
-					case "streaming":
-						startStream(w)
-						send(w, "data: 1\n\n")
-					}
-					<-r.Context().Done() // "connecting": before the headers
-					gone <- struct{}{}
-				})
-				clock := eventsource.NewFakeClock(false) // the wait never ends
-				es := newES(t, srv, eventsource.WithClock(clock))
-				var onError atomic.Int32
-				es.OnError(func(error) { onError.Add(1) })
-				streaming := make(chan struct{}, 1)
-				es.OnMessage(func(eventsource.Event) { streaming <- struct{}{} })
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				deadline := newDeadlineCtx()
-				if how == "deadline" {
-					ctx = deadline
-				}
-				done := runCtx(t, ctx, es)
-
-				recv(t, arrived)
-				wantOnError := int32(0)
-				switch phase {
-				case "waiting":
-					wait := recv(t, clock.Timers())
-					assert.Positive(t, wait.D)
-					wantOnError = 1 // the 503, before the wait
-				case "streaming":
-					recv(t, streaming)
-				}
-				switch how {
-				case "Close":
-					require.NoError(t, es.Close())
-					require.NoError(t, recv(t, done))
-				case "cancel":
-					cancel()
-					require.ErrorIs(t, recv(t, done), context.Canceled)
-				case "deadline":
-					deadline.expire()
-					require.ErrorIs(t, recv(t, done), context.DeadlineExceeded)
-				}
-				if phase != "waiting" {
-					recv(t, gone) // the request in flight was cancelled
-				}
-				assert.Equal(t, wantOnError, onError.Load(), "OnError calls")
-				assert.Equal(t, eventsource.Closed, es.ReadyState())
-			})
-		}
-	}
-}
-
-// TestCloseFromCallback checks that a callback that calls Close is the last
-// callback to run.
-func TestCloseFromCallback(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		closer string
-		want   []string
-	}{
-		{"open", []string{"open"}},
-		{"comment", []string{"open", "comment:c1"}},
-		{"event", []string{"open", "comment:c1", "comment:c2", "event:1"}},
-		{"message", []string{"open", "comment:c1", "comment:c2", "event:1", "message:1"}},
-		{"listener", []string{"open", "comment:c1", "comment:c2", "event:1", "message:1", "listener:1"}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.closer, func(t *testing.T) {
+	for _, closeFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Close first=%v", closeFirst), func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				startStream(w)
-				send(w, ": c1\n: c2\n\ndata: 1\n\ndata: 2\n\n")
-				<-r.Context().Done()
-			})
+			srv := newServer(t, est.Script{est.Data("1"), est.Stall()})
 			es := newES(t, srv)
-			var log []string
-			callback := func(name, arg string) {
-				if arg != "" {
-					log = append(log, name+":"+arg)
-				} else {
-					log = append(log, name)
-				}
-				if name == tc.closer {
-					es.Close()
-					assert.Equal(t, eventsource.Closed, es.ReadyState())
-				}
+			t.Cleanup(func() { es.Close() })
+			opened := make(chan struct{})
+			es.OnOpen(func() { close(opened) })
+			if closeFirst {
+				require.NoError(t, es.Close())
 			}
-			es.OnOpen(func() { callback("open", "") })
-			es.OnComment(func(c string) { callback("comment", c) })
-			es.OnEvent(func(ev eventsource.Event) { callback("event", ev.Data) })
-			es.OnMessage(func(ev eventsource.Event) { callback("message", ev.Data) })
-			es.AddEventListener("message", func(ev eventsource.Event) { callback("listener", ev.Data) })
-			es.OnError(func(err error) { callback("error", err.Error()) })
-			require.NoError(t, recv(t, run(t, es)))
-			assert.Equal(t, tc.want, log)
-		})
-	}
-}
-
-func TestCloseBeforeRun(t *testing.T) {
-	t.Parallel()
-	var requests atomic.Int32
-	srv := newServer(t, func(http.ResponseWriter, *http.Request) { requests.Add(1) })
-	es := newES(t, srv)
-	require.NoError(t, es.Close())
-	assert.Equal(t, eventsource.Closed, es.ReadyState())
-	require.NoError(t, recv(t, run(t, es)))
-	assert.Equal(t, int32(0), requests.Load())
-}
-
-func TestRunTwice(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		<-r.Context().Done()
-	})
-	es := newES(t, srv)
-	opened := make(chan struct{}, 1)
-	es.OnOpen(func() { opened <- struct{}{} })
-	first := run(t, es)
-	recv(t, opened)
-
-	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrRunTwice, "while the first Run runs")
-	assert.Equal(t, eventsource.Open, es.ReadyState(), "the second Run does not disturb the first")
-	require.NoError(t, es.Close())
-	require.NoError(t, recv(t, first))
-	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrRunTwice, "after the first Run returned")
-}
-
-func TestCloseConcurrent(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		<-r.Context().Done()
-	})
-	es := newES(t, srv)
-	opened := make(chan struct{}, 1)
-	es.OnOpen(func() { opened <- struct{}{} })
-	done := run(t, es)
-	recv(t, opened)
-
-	errs := make(chan error, 8)
-	for range cap(errs) {
-		go func() { errs <- es.Close() }()
-	}
-	for range cap(errs) {
-		require.NoError(t, recv(t, errs))
-	}
-	require.NoError(t, recv(t, done))
-	require.NoError(t, es.Close())
-	assert.Equal(t, eventsource.Closed, es.ReadyState())
-}
-
-// TestIdleTimeout fires the idle timer of a connection that sent nothing
-// after its headers, and of one that sent a comment, and checks that the
-// client reports ErrIdleTimeout and reconnects.
-func TestIdleTimeout(t *testing.T) {
-	t.Parallel()
-	for _, comment := range []bool{false, true} {
-		t.Run(fmt.Sprintf("comment=%v", comment), func(t *testing.T) {
-			t.Parallel()
-			var requests atomic.Int32
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				first := requests.Add(1) == 1
-				startStream(w)
-				if first {
-					if comment {
-						send(w, ": hi\n\n")
+			const n = 8
+			start := make(chan struct{})
+			results := make(chan error, n)
+			for range n {
+				go func() {
+					<-start
+					results <- es.Run(context.Background())
+				}()
+			}
+			close(start)
+			if !closeFirst {
+				for range n - 1 {
+					require.ErrorIs(t, recv(t, results), eventsource.ErrRunTwice)
+				}
+				recv(t, opened) // the Run that runs is undisturbed
+				assert.Equal(t, eventsource.Open, es.ReadyState())
+				require.ErrorIs(t, es.Run(context.Background()), eventsource.ErrRunTwice, "while the first Run runs")
+				assert.Equal(t, eventsource.Open, es.ReadyState(), "the second Run does not disturb the first")
+				require.NoError(t, es.Close())
+				require.NoError(t, recv(t, results))
+				assert.Len(t, srv.Requests(), 1)
+			} else {
+				var nils, twice int
+				for range n {
+					if err := recv(t, results); err == nil {
+						nils++
+					} else {
+						require.ErrorIs(t, err, eventsource.ErrRunTwice)
+						twice++
 					}
-				} else {
-					send(w, "data: back\n\n")
 				}
-				<-r.Context().Done()
-			})
-			clock := eventsource.NewFakeClock(false)
-			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter,
-				eventsource.WithIdleTimeout(10*time.Second), eventsource.WithRetry(time.Second))
-			opened := make(chan struct{}, 10)
-			es.OnOpen(func() { opened <- struct{}{} })
-			comments := make(chan string, 10)
-			es.OnComment(func(c string) { comments <- c })
-			errs := make(chan error, 10)
-			es.OnError(func(err error) {
-				assert.Equal(t, eventsource.Connecting, es.ReadyState())
-				errs <- err
-			})
-			messages := make(chan string, 10)
-			es.OnMessage(func(ev eventsource.Event) { messages <- ev.Data })
-			done := run(t, es)
-
-			idle := recv(t, clock.Timers())
-			assert.Equal(t, 10*time.Second, idle.D)
-			recv(t, opened)
-			if comment {
-				assert.Equal(t, "hi", recv(t, comments))
-				assert.Positive(t, idle.Resets(), "the comment's bytes reset the idle timer")
+				assert.Equal(t, 1, nils)
+				assert.Equal(t, n-1, twice)
+				assert.Empty(t, srv.Requests())
 			}
-			require.True(t, idle.Fire(), "the idle timer still runs")
-			require.ErrorIs(t, recv(t, errs), eventsource.ErrIdleTimeout)
-
-			wait := recv(t, clock.Timers())
-			assert.Equal(t, time.Second, wait.D)
-			require.True(t, wait.Fire())
-			assert.Equal(t, 10*time.Second, recv(t, clock.Timers()).D, "the new connection has its own idle timer")
-			assert.Equal(t, "back", recv(t, messages))
-			require.NoError(t, es.Close())
-			require.NoError(t, recv(t, done))
-			assert.Equal(t, int32(2), requests.Load())
+			require.ErrorIs(t, es.Run(context.Background()), eventsource.ErrRunTwice, "after Run returned")
 		})
 	}
 }
 
-// TestIdleTimeoutResponseHead: until the response head is complete, the
-// idle timeout bounds the whole wait: head bytes that trickle in do not
-// restart it, and it cuts the attempt. Once the head is complete, the timer
-// restarts.
-func TestIdleTimeoutResponseHead(t *testing.T) {
+// TestPanicInCallback: a panic in a callback, a listener or the request
+// hook reaches the caller of Run unchanged, and leaves nothing behind: the
+// server sees the connection closed, ReadyState is Closed, no request
+// follows, and the leak check passes.
+func TestPanicInCallback(t *testing.T) {
 	t.Parallel()
-	t.Run("a partial head does not restart it", func(t *testing.T) {
-		t.Parallel()
-		reached := make(chan struct{})
-		url, client, _ := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Con", reached)
-		clock := eventsource.NewFakeClock(false)
-		es, err := eventsource.New(url, eventsource.WithHTTPClient(client), eventsource.WithClock(clock),
-			eventsource.WithIdleTimeout(10*time.Second), eventsource.WithMaxRetries(0))
-		require.NoError(t, err)
-		done := run(t, es)
-		idle := recv(t, clock.Timers())
-		recv(t, reached)
-		require.True(t, idle.Fire())
-		require.ErrorIs(t, recv(t, done), eventsource.ErrIdleTimeout)
-		assert.Zero(t, idle.Resets(), "head bytes do not restart the timer")
-	})
-	t.Run("a complete head restarts it", func(t *testing.T) {
-		t.Parallel()
-		srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-			startStream(w)
-			<-r.Context().Done()
-		})
-		clock := eventsource.NewFakeClock(false)
-		es := newES(t, srv, eventsource.WithClock(clock), eventsource.WithIdleTimeout(10*time.Second))
-		opened := make(chan struct{}, 1)
-		es.OnOpen(func() { opened <- struct{}{} })
-		run(t, es)
-		idle := recv(t, clock.Timers())
-		recv(t, opened)
-		assert.Positive(t, idle.Resets(), "the head is complete: the idle timer restarts")
-	})
-}
-
-// TestIdleTimeoutDuringCallback: an idle timeout that passes while a
-// callback runs does not cut the event that was already read whole, and
-// reaches OnError as ErrIdleTimeout.
-func TestIdleTimeoutDuringCallback(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, "data: x\n\n")
-		<-r.Context().Done()
-	})
-	clock := eventsource.NewFakeClock(false)
-	es := newES(t, srv, eventsource.WithClock(clock), eventsource.WithIdleTimeout(10*time.Second))
-	es.OnEvent(func(eventsource.Event) {
-		select {
-		case idle := <-clock.Timers():
-			idle.Fire() // the idle timeout passes while this callback runs
-		default:
-			t.Error("no idle timer")
-		}
-	})
-	var messages []string
-	es.OnMessage(func(ev eventsource.Event) { messages = append(messages, ev.Data) })
-	var errs []error
-	es.OnError(func(err error) {
-		errs = append(errs, err)
-		es.Close()
-	})
-	require.NoError(t, recv(t, run(t, es)))
-	assert.Equal(t, []string{"x"}, messages, "the event is delivered whole")
-	require.Len(t, errs, 1)
-	assert.ErrorIs(t, errs[0], eventsource.ErrIdleTimeout)
-}
-
-// redirectServers starts two servers on different ports (two origins) that
-// redirect between them and stream from /stream, sending the headers each
-// /stream request carried on the returned channel.
-//
-//	/same    -> /stream on the same server
-//	/cross   -> b's /stream (a only)
-//	/bounce  -> b's /bounce -> a's /stream (a only)
-//	/loop    -> /loop
-func redirectServers(t *testing.T) (a, b *httptest.Server, streams <-chan http.Header) {
-	t.Helper()
-	seen := make(chan http.Header, 10)
-	common := func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/stream":
-			seen <- r.Header.Clone()
-			startStream(w)
-			send(w, "data: ok\n\n")
-			<-r.Context().Done()
-		case "/same":
-			http.Redirect(w, r, "/stream", http.StatusFound)
-		case "/loop":
-			http.Redirect(w, r, r.URL.String(), http.StatusFound)
-		default:
-			http.NotFound(w, r)
-		}
-	}
-	b = newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/bounce" {
-			http.Redirect(w, r, "http://"+r.URL.Query().Get("back")+"/stream", http.StatusTemporaryRedirect)
-			return
-		}
-		common(w, r)
-	})
-	a = newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/cross":
-			http.Redirect(w, r, b.URL+"/stream", http.StatusFound)
-		case "/bounce":
-			http.Redirect(w, r, b.URL+"/bounce?back="+r.Host, http.StatusFound)
-		default:
-			common(w, r)
-		}
-	})
-	return a, b, seen
-}
-
-func TestRedirectHeaders(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		path       string
-		keepCustom bool
-	}{
-		{"/same", true},
-		{"/cross", false},
-		{"/bounce", false}, // back at the first origin: not restored
-	}
-	for _, tc := range tests {
-		t.Run(tc.path, func(t *testing.T) {
+	for _, where := range []string{"OnOpen", "OnComment", "OnEvent", "OnMessage", "listener", "OnError", "request hook", "retry policy"} {
+		t.Run(where, func(t *testing.T) {
 			t.Parallel()
-			a, _, streams := redirectServers(t)
-			es, err := eventsource.New(a.URL+tc.path,
-				eventsource.WithHTTPClient(a.Client()),
-				eventsource.WithLastEventID("7"),
-				eventsource.WithHeader("X-Custom", "custom"),
-				eventsource.WithHeader("Authorization", "Bearer token"),
-				eventsource.WithHeader("Cookie", "session=1"),
-				eventsource.WithRequestHook(func(req *http.Request) error {
-					req.Header.Set("X-Hook", "hook")
+			boom := "boom in " + where
+			scripts := []est.Script{{est.Comment("c"), est.Data("1"), est.Stall()}}
+			if where == "OnError" || where == "request hook" || where == "retry policy" {
+				scripts = []est.Script{{est.Data("1"), est.Drop()}, {est.Data("2"), est.Stall()}}
+			}
+			srv, gone := watchedServer(t, scripts...)
+			attempts := 0
+			es := newES(t, srv, fastRetry(),
+				eventsource.WithRequestHook(func(*http.Request) error {
+					if attempts++; where == "request hook" && attempts == 2 {
+						panic(boom)
+					}
 					return nil
 				}),
-			)
-			require.NoError(t, err)
-			es.OnMessage(func(eventsource.Event) { es.Close() })
-			require.NoError(t, recv(t, run(t, es)))
-
-			h := recv(t, streams)
-			assert.Equal(t, "text/event-stream", h.Get("Accept"))
-			assert.Equal(t, "no-cache", h.Get("Cache-Control"))
-			assert.Equal(t, "7", h.Get("Last-Event-ID"))
-			custom := map[string]string{"X-Custom": "custom", "Authorization": "Bearer token", "Cookie": "session=1", "X-Hook": "hook"}
-			for key, value := range custom {
-				if tc.keepCustom {
-					assert.Equal(t, value, h.Get(key), key)
-				} else {
-					assert.Empty(t, h.Values(key), key)
+				eventsource.WithRetryPolicy(func(err error) bool {
+					if where == "retry policy" {
+						panic(boom)
+					}
+					return eventsource.DefaultRetryPolicy(err)
+				}))
+			panicIn := func(name string) {
+				if name == where {
+					panic(boom)
 				}
 			}
+			es.OnOpen(func() { panicIn("OnOpen") })
+			es.OnComment(func(string) { panicIn("OnComment") })
+			es.OnEvent(func(eventsource.Event) { panicIn("OnEvent") })
+			es.OnMessage(func(eventsource.Event) { panicIn("OnMessage") })
+			es.AddEventListener("message", func(eventsource.Event) { panicIn("listener") })
+			es.OnError(func(error) { panicIn("OnError") })
+
+			recovered := make(chan any, 1)
+			go func() {
+				defer func() { recovered <- recover() }()
+				err := es.Run(context.Background())
+				t.Errorf("Run returned %v instead of panicking", err)
+			}()
+			assert.Equal(t, boom, recv(t, recovered))
+			recv(t, gone) // the server saw the connection closed
+			assert.Equal(t, eventsource.Closed, es.ReadyState())
+			require.NoError(t, es.Close())
+			require.ErrorIs(t, es.Run(context.Background()), eventsource.ErrRunTwice)
+			assert.Len(t, srv.Requests(), 1, "no request after the panic")
 		})
 	}
 }
 
-func TestRedirectLoop(t *testing.T) {
-	t.Parallel()
-	var requests atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		http.Redirect(w, r, "/loop", http.StatusFound)
+// watchedServer starts an eventsourcetest server, closed at the end of the
+// test, and returns a channel that receives each time one of its handlers
+// returns: for a script that stalls, when the client closed the connection.
+func watchedServer(t *testing.T, scripts ...est.Script) (*est.Server, <-chan struct{}) {
+	t.Helper()
+	srv := est.NewUnstartedServer(scripts...)
+	gone := make(chan struct{}, 64)
+	inner := srv.Config.Handler
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() { gone <- struct{}{} }()
+		inner.ServeHTTP(w, r)
 	})
-	es, err := eventsource.New(srv.URL+"/loop", eventsource.WithHTTPClient(srv.Client()), autoClock())
-	require.NoError(t, err)
-	var errs []error
-	es.OnError(func(err error) {
-		assert.Equal(t, eventsource.Closed, es.ReadyState())
-		errs = append(errs, err)
-	})
-	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrTooManyRedirects)
-	assert.Len(t, errs, 1)
-	assert.Equal(t, int32(10), requests.Load(), "10 hops, and no retry")
-}
-
-func TestRedirectLeavesCallerClientAlone(t *testing.T) {
-	t.Parallel()
-	t.Run("no CheckRedirect", func(t *testing.T) {
-		t.Parallel()
-		a, _, streams := redirectServers(t)
-		client := &http.Client{Transport: a.Client().Transport}
-		es, err := eventsource.New(a.URL+"/cross", eventsource.WithHTTPClient(client))
-		require.NoError(t, err)
-		es.OnMessage(func(eventsource.Event) { es.Close() })
-		require.NoError(t, recv(t, run(t, es)))
-		recv(t, streams)
-		assert.Nil(t, client.CheckRedirect)
-	})
-	t.Run("own CheckRedirect", func(t *testing.T) {
-		t.Parallel()
-		a, _, streams := redirectServers(t)
-		var calls atomic.Int32
-		own := func(req *http.Request, via []*http.Request) error {
-			calls.Add(1)
-			assert.Empty(t, req.Header.Values("X-Custom"), "ours ran first and dropped the custom header")
-			return nil
-		}
-		client := &http.Client{Transport: a.Client().Transport, CheckRedirect: own}
-		es, err := eventsource.New(a.URL+"/cross", eventsource.WithHTTPClient(client),
-			eventsource.WithHeader("X-Custom", "custom"))
-		require.NoError(t, err)
-		es.OnMessage(func(eventsource.Event) { es.Close() })
-		require.NoError(t, recv(t, run(t, es)))
-		recv(t, streams)
-		assert.Equal(t, int32(1), calls.Load(), "the caller's CheckRedirect still runs")
-		assert.Equal(t, reflect.ValueOf(own).Pointer(), reflect.ValueOf(client.CheckRedirect).Pointer())
-	})
-}
-
-func TestRequestHook(t *testing.T) {
-	t.Parallel()
-	hookErr := errors.New("token source down")
-	for _, failAt := range []int{1, 3} {
-		t.Run(fmt.Sprintf("fails at attempt %d", failAt), func(t *testing.T) {
-			t.Parallel()
-			tokens := make(chan string, 10)
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				tokens <- r.Header.Get("Authorization")
-				startStream(w)
-				send(w, "data: x\n\n") // then a clean end: reconnect
-			})
-			attempts := 0
-			es := newES(t, srv, autoClock(),
-				eventsource.WithHeader("Authorization", "static"),
-				eventsource.WithRequestHook(func(req *http.Request) error {
-					assert.True(t, onRunGoroutine())
-					if attempts++; attempts == failAt {
-						return fmt.Errorf("refresh: %w", hookErr)
-					}
-					req.Header.Set("Authorization", fmt.Sprintf("Bearer token-%d", attempts))
-					return nil
-				}))
-			var errs []error
-			es.OnError(func(err error) { errs = append(errs, err) })
-			err := recv(t, run(t, es))
-			require.ErrorIs(t, err, hookErr)
-
-			assert.Equal(t, failAt, attempts)
-			require.Len(t, errs, failAt, "OnError for each drop, and once for the hook")
-			require.ErrorIs(t, errs[failAt-1], hookErr)
-			for _, err := range errs[:failAt-1] {
-				require.ErrorIs(t, err, io.EOF)
-			}
-			close(tokens)
-			var got []string
-			for tok := range tokens {
-				got = append(got, tok)
-			}
-			var want []string
-			for i := 1; i < failAt; i++ {
-				want = append(want, fmt.Sprintf("Bearer token-%d", i))
-			}
-			assert.Equal(t, want, got, "only the attempts before the failure were made")
-		})
-	}
-}
-
-func TestNewValidation(t *testing.T) {
-	t.Parallel()
-	const good = "http://127.0.0.1:1/events"
-	tests := []struct {
-		name string
-		url  string
-		opt  eventsource.Option
-	}{
-		{"bad URL", "http://[::1", eventsource.Option{}},
-		{"ftp scheme", "ftp://example.com/events", eventsource.Option{}},
-		{"no scheme", "example.com/events", eventsource.Option{}},
-		{"no host", "http:///events", eventsource.Option{}},
-		{"WithRetry(-1)", good, eventsource.WithRetry(-1)},
-		{"WithMaxEventSize(-1)", good, eventsource.WithMaxEventSize(-1)},
-		{"WithMaxRetryDelay(-1)", good, eventsource.WithMaxRetryDelay(-1)},
-		{"WithMaxRetryAfter(-1)", good, eventsource.WithMaxRetryAfter(-1)},
-		{"WithIdleTimeout(-1)", good, eventsource.WithIdleTimeout(-1)},
-		{"header name with a space", good, eventsource.WithHeader("Bad Name", "v")},
-		{"header name with a colon", good, eventsource.WithHeader("X:Y", "v")},
-		{"empty header name", good, eventsource.WithHeader("", "v")},
-		{"header value with CRLF", good, eventsource.WithHeader("X-A", "a\r\nX-B: b")},
-		{"bad method", good, eventsource.WithMethod("GE T")},
-		{"client with a Timeout", good, eventsource.WithHTTPClient(&http.Client{Timeout: time.Second})},
-		{"WithLastEventID with LF", good, eventsource.WithLastEventID("1\n2")},
-		{"Last-Event-ID by WithHeader", good, eventsource.WithHeader("last-event-id", "7")},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			es, err := eventsource.New(tc.url, tc.opt)
-			require.Error(t, err)
-			assert.Nil(t, es)
-		})
-	}
-	t.Run("valid", func(t *testing.T) {
-		t.Parallel()
-		const u = "https://example.com:8443/events?topic=a"
-		es, err := eventsource.New(u, eventsource.WithRetry(0), eventsource.WithMaxRetries(0), eventsource.WithIdleTimeout(0))
-		require.NoError(t, err)
-		assert.Equal(t, u, es.URL())
-		assert.Equal(t, eventsource.Connecting, es.ReadyState())
-	})
-}
-
-// TestOptionZeroMeansDefault: a nil or zero argument means the default,
-// also after an earlier option set something else: the method is GET, the
-// client http.DefaultClient, the event size 16 MiB, the backoff cap 30s
-// and the Retry-After cap an hour.
-func TestOptionZeroMeansDefault(t *testing.T) {
-	t.Parallel()
-	srv := faultServer(t,
-		est.Script{est.Status(http.StatusServiceUnavailable, "Retry-After", "7200")},
-		est.Script{est.Status(http.StatusServiceUnavailable)},
-		est.Script{est.Data(strings.Repeat("x", 100)), est.Stall()})
-	clock := eventsource.NewFakeClock(true)
-	failing := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
-		return nil, errors.New("not this client")
-	})}
-	es, err := eventsource.New(srv.URL, eventsource.WithClock(clock), zeroJitter, lastingAttempts(clock),
-		eventsource.WithRetry(20*time.Second),
-		eventsource.WithMethod(http.MethodPost), eventsource.WithMethod(""),
-		eventsource.WithHTTPClient(failing), eventsource.WithHTTPClient(nil),
-		eventsource.WithMaxEventSize(10), eventsource.WithMaxEventSize(0),
-		eventsource.WithMaxRetryDelay(time.Millisecond), eventsource.WithMaxRetryDelay(0),
-		eventsource.WithMaxRetryAfter(time.Second), eventsource.WithMaxRetryAfter(0),
-		eventsource.Option{})
-	require.NoError(t, err)
-	es.OnEvent(func(eventsource.Event) { es.Close() })
-	require.NoError(t, recv(t, run(t, es)))
-	assert.Equal(t, []time.Duration{time.Hour, 30 * time.Second}, clock.Durations())
-	for _, req := range srv.Requests() {
-		assert.Equal(t, http.MethodGet, req.Method)
-	}
-}
-
-// TestNewErrorHidesSecrets: an invalid URL's error does not repeat its
-// password or query, as the errors of Run do not.
-func TestNewErrorHidesSecrets(t *testing.T) {
-	t.Parallel()
-	for _, u := range []string{
-		"http://user:secret@example.com/%zz",
-		"http://example.com/%zz?token=secret",
-		"ftp://user:secret@example.com/?token=secret",
-	} {
-		_, err := eventsource.New(u)
-		require.Error(t, err)
-		assert.NotContains(t, err.Error(), "secret", u)
-	}
-}
-
-func TestMaxEventSize(t *testing.T) {
-	t.Parallel()
-	var requests atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		startStream(w)
-		send(w, "data: small\n\ndata: "+strings.Repeat("x", 2048)+"\n\n")
-		<-r.Context().Done()
-	})
-	es := newES(t, srv, autoClock(), eventsource.WithMaxEventSize(1024))
-	var messages []string
-	es.OnMessage(func(ev eventsource.Event) { messages = append(messages, ev.Data) })
-	var errs []error
-	es.OnError(func(err error) {
-		assert.Equal(t, eventsource.Closed, es.ReadyState())
-		errs = append(errs, err)
-	})
-	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrEventTooLarge)
-	assert.Equal(t, []string{"small"}, messages)
-	require.Len(t, errs, 1)
-	require.ErrorIs(t, errs[0], eventsource.ErrEventTooLarge)
-	assert.Equal(t, int32(1), requests.Load(), "not retried")
-}
-
-func TestOnComment(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, ": heartbeat\n\n:no-space\n:  two spaces\n:\n\ndata: x\n\n")
-		<-r.Context().Done()
-	})
-	es := newES(t, srv)
-	var comments []string
-	es.OnComment(func(c string) { comments = append(comments, c) })
-	es.OnMessage(func(eventsource.Event) { es.Close() })
-	require.NoError(t, recv(t, run(t, es)))
-	assert.Equal(t, []string{"heartbeat", "no-space", " two spaces", ""}, comments)
-}
-
-func TestInvalidUTF8(t *testing.T) {
-	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, "event: t\xffype\ndata: ok\xe2\x80\xa6 \xff \xe2\x82A\n\n")
-		<-r.Context().Done()
-	})
-	es := newES(t, srv)
-	var got eventsource.Event
-	es.OnEvent(func(ev eventsource.Event) {
-		got = ev
-		es.Close()
-	})
-	require.NoError(t, recv(t, run(t, es)))
-	assert.Equal(t, eventsource.Event{Type: "t\uFFFDype", Data: "ok… \uFFFD \uFFFDA"}, got)
-}
-
-// TestErrorsHideSecrets: no error of Run or OnError repeats a header value,
-// or the password or query of the URL.
-func TestErrorsHideSecrets(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		path    string
-		handler http.HandlerFunc
-	}{
-		{"status", "/", func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}},
-		{"end of stream", "/", func(w http.ResponseWriter, r *http.Request) {
-			startStream(w)
-			send(w, ": no event, so each end is a failure in a row\n\n")
-		}},
-		{"content type", "/", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html")
-		}},
-		{"redirect loop", "/loop", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, r.URL.String(), http.StatusFound)
-		}},
-		{"connection closed", "/", func(w http.ResponseWriter, r *http.Request) {
-			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-				conn.Close() // a network error, before any response
-			}
-		}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := newServer(t, tc.handler)
-			u := strings.Replace(srv.URL, "http://", "http://user:secret@", 1) + tc.path + "?token=secret"
-			es, err := eventsource.New(u, autoClock(), eventsource.WithMaxRetries(1),
-				eventsource.WithHeader("Authorization", "Bearer secret"),
-				eventsource.WithHeader("X-Api-Key", "secret"))
-			require.NoError(t, err)
-			var errs []error
-			es.OnError(func(err error) { errs = append(errs, err) })
-			err = recv(t, run(t, es))
-			require.Error(t, err)
-			assert.NotContains(t, err.Error(), "secret")
-			require.NotEmpty(t, errs)
-			for _, err := range errs {
-				assert.NotContains(t, err.Error(), "secret")
-			}
-		})
-	}
-}
-
-// TestCookieJarRotation: with a cookie jar, each request carries exactly
-// the jar's current cookies, over 100 reconnections in which the server
-// rotates its session cookie: none piles up.
-func TestCookieJarRotation(t *testing.T) {
-	t.Parallel()
-	const reconnections = 100
-	var served atomic.Int32
-	srv := faultServer(t, est.Script{est.Func(func(est.Request) est.Script {
-		n := served.Add(1)
-		return est.Script{est.Status(http.StatusOK, "Set-Cookie", fmt.Sprintf("sess=v%d-%s; Path=/", n, strings.Repeat("c", 120))), est.Data("x")}
-	})})
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	client := srv.Client()
-	client.Jar = jar
-	es := faultES(t, srv, eventsource.WithHTTPClient(client), fastRetry())
-	es.OnEvent(func(eventsource.Event) {
-		if served.Load() > reconnections {
-			es.Close()
-		}
-	})
-	require.NoError(t, recv(t, run(t, es)))
-	reqs := srv.Requests()
-	require.Len(t, reqs, reconnections+1)
-	assert.Empty(t, reqs[0].Header.Values("Cookie"), "the first request has no cookie yet")
-	for i, req := range reqs[1:] {
-		want := fmt.Sprintf("sess=v%d-%s", i+1, strings.Repeat("c", 120))
-		assert.Equal(t, []string{want}, req.Header.Values("Cookie"), "request %d", i+1)
-	}
-}
-
-// TestRemovedListenerNotCalled: once remove returns, on another goroutine,
-// the listener is not called again, not even for an event whose dispatch
-// had already begun: OnEvent, which runs first for each event, tells which
-// event was being dispatched when remove returned.
-func TestRemovedListenerNotCalled(t *testing.T) {
-	t.Parallel()
-	const listeners, events = 32, 20000
-	srv := faultServer(t, est.Script{est.AutoFlush(false), est.Repeat(events, est.Data("x")), est.Flush(), est.Stall()})
-	es := faultES(t, srv)
-	var dispatching atomic.Int64 // the number of the event being dispatched
-	es.OnEvent(func(eventsource.Event) {
-		if dispatching.Add(1) == events {
-			es.Close()
-		}
-	})
-	last := make([]int64, listeners) // the last event each listener got; written on Run's goroutine
-	removes := make([]func(), listeners)
-	for i := range listeners {
-		removes[i] = es.AddEventListener("message", func(eventsource.Event) { last[i] = dispatching.Load() })
-	}
-	removedAt := make([]int64, listeners) // the event under way when remove returned
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for i := range listeners {
-			for dispatching.Load() < int64(i+1)*events/(listeners+1) {
-				runtime.Gosched()
-			}
-			removes[i]()
-			removedAt[i] = dispatching.Load()
-		}
-	})
-	require.NoError(t, recv(t, run(t, es)))
-	wg.Wait()
-	for i := range listeners {
-		assert.LessOrEqual(t, last[i], removedAt[i], "listener %d called after remove returned", i)
-	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, gone
 }
 
 // TestRunWithCancelledContext: Run with a context already cancelled
@@ -1245,9 +387,9 @@ func TestRemovedListenerNotCalled(t *testing.T) {
 // connection counted, no callback.
 func TestRunWithCancelledContext(t *testing.T) {
 	t.Parallel()
-	srv := faultServer(t)
+	srv := newServer(t)
 	hooks := 0
-	es := faultES(t, srv, eventsource.WithRequestHook(func(*http.Request) error {
+	es := newES(t, srv, eventsource.WithRequestHook(func(*http.Request) error {
 		hooks++
 		return nil
 	}))
@@ -1261,4 +403,228 @@ func TestRunWithCancelledContext(t *testing.T) {
 	assert.Zero(t, es.Stats().Connections)
 	assert.Empty(t, srv.Requests())
 	assert.Equal(t, eventsource.Closed, es.ReadyState())
+}
+
+// TestEventsIterator proves the range-over-func view: the events of every
+// connection once, in order, after the callbacks; break closes the stream.
+func TestEventsIterator(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t,
+		est.Script{est.Raw("id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: cut")},
+		est.Script{est.Raw("id: 3\ndata: c\n\nid: 4\ndata: d\n\n"), est.Stall()}, // only the client's close ends this one
+	)
+	es := newES(t, srv, fastRetry())
+	var order []string
+	es.OnEvent(func(ev eventsource.Event) { order = append(order, "callback "+ev.Data) })
+	for ev, err := range es.Events(context.Background()) {
+		require.NoError(t, err)
+		order = append(order, "loop "+ev.Data)
+		if ev.ID == "4" {
+			break
+		}
+	}
+	assert.Equal(t, []string{
+		"callback a", "loop a", "callback b", "loop b",
+		"callback c", "loop c", "callback d", "loop d",
+	}, order)
+	assert.Equal(t, eventsource.Closed, es.ReadyState(), "break closed the EventSource")
+	assert.Equal(t, "4", es.LastEventID())
+}
+
+// TestEventsIteratorFinalError proves that the error ending the stream is
+// yielded once, last, and that retried failures are not.
+func TestEventsIteratorFinalError(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("only")}, est.Script{est.Status(http.StatusGone), est.Raw("gone\n")})
+	es := newES(t, srv, fastRetry())
+	var retried []error
+	es.OnError(func(err error) { retried = append(retried, err) })
+	var data []string
+	var errs []error
+	for ev, err := range es.Events(context.Background()) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		data = append(data, ev.Data)
+	}
+	assert.Equal(t, []string{"only"}, data)
+	require.Len(t, errs, 1)
+	var status *eventsource.StatusError
+	require.ErrorAs(t, errs[0], &status)
+	assert.Equal(t, http.StatusGone, status.StatusCode)
+	require.Len(t, retried, 2, "OnError saw the end of stream and the 410")
+	assert.ErrorIs(t, retried[0], io.EOF)
+}
+
+// TestEventsIteratorContext proves that the loop ends without an error when
+// its context ends.
+func TestEventsIteratorContext(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("x"), est.Stall()})
+	es := newES(t, srv, fastRetry())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := 0
+	for _, err := range es.Events(ctx) {
+		require.NoError(t, err)
+		got++
+		cancel()
+	}
+	assert.Equal(t, 1, got)
+	for _, err := range es.Events(context.Background()) {
+		assert.Error(t, err, "a second use yields the error of a second Run")
+	}
+}
+
+// TestLogger proves that WithLogger records the life of the stream, and
+// never a header value, a body or the URL's secrets.
+func TestLogger(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("secret-event")}, est.Script{est.Status(http.StatusForbidden), est.Raw("secret-body\n")})
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	es, err := eventsource.New(srv.URL+"/feed?token=secret-query",
+		eventsource.WithHTTPClient(srv.Client()), fastRetry(), eventsource.WithLogger(logger),
+		eventsource.WithHeader("Authorization", "Bearer secret-header"))
+	require.NoError(t, err)
+	var status *eventsource.StatusError
+	require.ErrorAs(t, recv(t, run(t, es)), &status)
+
+	out := logs.String()
+	for _, msg := range []string{"msg=connecting", "msg=connected", "msg=reconnecting", `msg="stream ended for good"`} {
+		assert.Contains(t, out, msg)
+	}
+	assert.NotContains(t, out, "secret")
+}
+
+// TestReconnect: Reconnect, from a callback or another goroutine, drops the
+// connection; its cause reaches the retry policy and OnError; the backoff
+// applies unless the cause wraps ErrRetryNow; events read but not yet
+// dispatched are dropped, and the reconnection asks for them again with
+// Last-Event-ID. A cause the policy does not retry ends Run with it.
+func TestReconnect(t *testing.T) {
+	t.Parallel()
+	errServer := errors.New(`event: error, data: {"type":"overloaded"}`)
+	tests := []struct {
+		name    string
+		cause   error
+		waits   []time.Duration // the backoff waits, on a clock where each attempt lasts a second
+		stopped bool            // the policy does not retry cause: Run returns it
+	}{
+		{"with the backoff", errServer, []time.Duration{3 * time.Second}, false},
+		{"at once", fmt.Errorf("token refreshed: %w", eventsource.ErrRetryNow), nil, false},
+		{"nil cause", nil, []time.Duration{3 * time.Second}, false},
+		{"into a stop", errServer, nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			events := []est.Event{{ID: "1", Data: "a"}, {ID: "2", Type: "error", Data: "overloaded"}, {ID: "3", Data: "b"}}
+			srv := newServer(t, est.Script{est.AutoFlush(false), est.Feed(events, 0), est.Flush(), est.Stall()})
+			clock := eventsource.NewFakeClock(true)
+			var policy []error
+			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, lastingAttempts(clock),
+				eventsource.WithRetryPolicy(func(err error) bool {
+					policy = append(policy, err)
+					return !tc.stopped && eventsource.DefaultRetryPolicy(err)
+				}))
+			var got []string
+			es.OnEvent(func(ev eventsource.Event) {
+				if got = append(got, ev.ID); ev.ID == "3" {
+					es.Close()
+				}
+			})
+			es.AddEventListener("error", func(eventsource.Event) {
+				if len(got) == 2 {
+					es.Reconnect(tc.cause)
+				}
+			})
+			var errs []error
+			es.OnError(func(err error) { errs = append(errs, err) })
+			err := recv(t, run(t, es))
+			require.Len(t, errs, 1)
+			require.Len(t, policy, 1)
+			if tc.cause != nil {
+				assert.ErrorIs(t, errs[0], tc.cause)
+				assert.ErrorIs(t, policy[0], tc.cause)
+			}
+			if tc.stopped {
+				require.ErrorIs(t, err, errServer)
+				assert.Equal(t, []string{"1", "2"}, got, "event 3 was buffered, not dispatched")
+				assert.Len(t, srv.Requests(), 1)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, []string{"1", "2", "3"}, got, "event 3, read but not dispatched, comes once, after the reconnection")
+			assert.Equal(t, tc.waits, clock.Durations())
+			reqs := srv.Requests()
+			require.Len(t, reqs, 2)
+			assert.Equal(t, "2", reqs[1].LastEventID)
+		})
+	}
+}
+
+// TestReconnectFromAnotherGoroutine: Reconnect drops a connection that
+// waits for bytes, and ends a backoff wait at once; before Run and after
+// Close it does nothing.
+func TestReconnectFromAnotherGoroutine(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("1"), est.Stall()}, est.Script{est.Status(http.StatusServiceUnavailable)}, est.Script{est.Data("3"), est.Stall()})
+	clock := eventsource.NewFakeClock(false)
+	es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, lastingAttempts(clock))
+	es.Reconnect(errors.New("before Run")) // no effect
+	events := make(chan string, 4)
+	errs := make(chan error, 4)
+	es.OnEvent(func(ev eventsource.Event) { events <- ev.Data })
+	es.OnError(func(err error) { errs <- err })
+	done := run(t, es)
+	assert.Equal(t, "1", recv(t, events))
+	cause := errors.New("from another goroutine")
+	es.Reconnect(cause)
+	require.ErrorIs(t, recv(t, errs), cause)
+	first := recv(t, clock.Timers())
+	assert.Equal(t, 3*time.Second, first.D, "the backoff applies")
+	require.True(t, first.Fire())
+	// The reconnection gets a 503: its backoff wait ends with Reconnect.
+	var se *eventsource.StatusError
+	require.ErrorAs(t, recv(t, errs), &se)
+	wait := recv(t, clock.Timers())
+	assert.Equal(t, 6*time.Second, wait.D, "the second failure in a row")
+	es.Reconnect(nil)
+	assert.Equal(t, "3", recv(t, events))
+	require.NoError(t, es.Close())
+	require.NoError(t, recv(t, done))
+	es.Reconnect(errors.New("after Close")) // no effect
+	assert.Len(t, srv.Requests(), 3)
+}
+
+// TestReconnectIsAFailure: a connection that Reconnect dropped is not a
+// success, whatever it delivered, so a server that sends a bad event every
+// time meets WithMaxRetries; and its error names the request as the hook
+// made it, not as the options did.
+func TestReconnectIsAFailure(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, est.Script{est.Data("ok"), est.Data("bad"), est.Stall()})
+	errBad := errors.New("bad event")
+	es := newES(t, srv, fastRetry(), eventsource.WithMaxRetries(2), eventsource.WithMethod(http.MethodPost),
+		eventsource.WithRequestHook(func(req *http.Request) error {
+			req.Method, req.Body = http.MethodGet, nil
+			req.URL.Path, req.URL.RawQuery = "/resume", "token=secret"
+			return nil
+		}))
+	es.OnMessage(func(ev eventsource.Event) {
+		if ev.Data == "bad" {
+			es.Reconnect(errBad)
+		}
+	})
+	var errs []error
+	es.OnError(func(err error) { errs = append(errs, err) })
+	err := recv(t, run(t, es))
+	require.ErrorIs(t, err, errBad)
+	assert.Contains(t, err.Error(), "giving up after 2 failed reconnections")
+	assert.Len(t, errs, 3)
+	assert.Len(t, srv.Requests(), 3)
+	assert.Contains(t, errs[0].Error(), "GET "+srv.URL+"/resume: reconnect: bad event")
+	assert.NotContains(t, errs[0].Error(), "secret")
 }

@@ -1,12 +1,10 @@
 package eventsource_test
 
 import (
-	"context"
+	"cmp"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,9 +20,12 @@ import (
 )
 
 // This file holds the fault tests: a hostile or broken server
-// (eventsourcetest) drops connections at any byte, answers every status,
-// redirects, and sends bodies meant to break the client. Each test checks
-// exactly what the callbacks saw and which requests the server got.
+// (eventsourcetest) drops connections at any byte, over every transport,
+// sends IDs that HTTP headers cannot carry, and sends bodies meant to break
+// the client. Each test checks exactly what the callbacks saw and which
+// requests the server got. The statuses and redirects of such a server are
+// tested with their units: conn_test.go, reconnect_test.go and
+// redirect_test.go.
 
 // TestExactlyOnceUnderRandomDrops streams 1,000 events with IDs, in LF, CRLF
 // and CR lines, and drops the connection at 200 random (seeded) byte offsets:
@@ -48,7 +49,7 @@ func TestExactlyOnceUnderRandomDrops(t *testing.T) {
 
 	var mu sync.Mutex
 	var served []string // the bytes each dropped connection was to send
-	srv := faultServer(t, est.Script{est.Func(func(req est.Request) est.Script {
+	srv := newServer(t, est.Script{est.Func(func(req est.Request) est.Script {
 		rest := feed.stream[feed.resumeAt(t, req.LastEventID):]
 		mu.Lock()
 		defer mu.Unlock()
@@ -58,10 +59,10 @@ func TestExactlyOnceUnderRandomDrops(t *testing.T) {
 		}
 		return est.Script{est.Raw(rest), est.Stall()}
 	})})
-	es := faultES(t, srv, fastRetry())
+	es := newES(t, srv, fastRetry())
 	tp := listen(es)
 	tp.stopAt = total
-	require.NoError(t, recvWithin(t, runCtx(t, context.Background(), es), 60*time.Second))
+	require.NoError(t, recvWithin(t, run(t, es), 60*time.Second))
 
 	require.Equal(t, feed.events, tp.events, "every event once, in order, none cut")
 	assert.Len(t, tp.errs, drops, "one OnError per dropped connection")
@@ -164,14 +165,14 @@ func TestDropAtEveryByte(t *testing.T) {
 	for n := 0; n < len(stream); n++ {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			t.Parallel()
-			srv := faultServer(t,
+			srv := newServer(t,
 				est.Script{est.DropAfter(n), est.Raw(stream)},
 				est.Script{est.Feed(events, 0), est.Stall()},
 			)
-			es := faultES(t, srv, fastRetry())
+			es := newES(t, srv, fastRetry())
 			tp := listen(es)
 			tp.stopAt = len(want)
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+			require.NoError(t, recv(t, run(t, es)))
 			assert.Equal(t, want, tp.events, "cut after %q", stream[:n])
 
 			dec := eventsource.NewDecoder(strings.NewReader(stream[:n]))
@@ -191,7 +192,9 @@ func TestDropAtEveryByte(t *testing.T) {
 
 // TestDropAroundID cuts the stream next to an "id:" line: before the blank
 // line that would dispatch it (the ID never takes effect), and right after
-// a blank line that dispatches no event (it does: DESIGN.md §6).
+// a blank line that dispatches no event (it does: to dispatch is first to
+// set the last event ID, WHATWG HTML 9.2.6 "Interpreting an event stream",
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
 func TestDropAroundID(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -222,15 +225,15 @@ func TestDropAroundID(t *testing.T) {
 				if end == "clean end" {
 					first = first[:1]
 				}
-				srv := faultServer(t, first, est.Script{est.Data("next"), est.Stall()})
-				es := faultES(t, srv, append([]eventsource.Option{fastRetry()}, tc.opts...)...)
+				srv := newServer(t, first, est.Script{est.Data("next"), est.Stall()})
+				es := newES(t, srv, append([]eventsource.Option{fastRetry()}, tc.opts...)...)
 				tp := listen(es)
 				es.AddEventListener("message", func(ev eventsource.Event) {
 					if ev.Data == "next" {
 						es.Close()
 					}
 				})
-				require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+				require.NoError(t, recv(t, run(t, es)))
 
 				assert.Equal(t, []string{tc.wantID}, tp.ids, "LastEventID when the connection dropped")
 				require.NotEmpty(t, tp.events)
@@ -250,202 +253,51 @@ func TestDropAroundID(t *testing.T) {
 	}
 }
 
-// TestStatusSequence answers 500, 503 with Retry-After in seconds, 503 with
-// an HTTP-date, 429, 408, then 200: each is retried after the backoff, never
-// less than its Retry-After, and OnError gets a *StatusError for each.
-func TestStatusSequence(t *testing.T) {
+// TestNoEventLostOrDuplicated ends the connection in three ways, each in
+// the middle of an event: a clean end of stream, a connection that the
+// server closes, and one that breaks in the middle of the chunked body. The
+// client must get every complete event once, never the cut one, and resume
+// after the last complete one.
+func TestNoEventLostOrDuplicated(t *testing.T) {
 	t.Parallel()
-	clock := eventsource.NewFakeClock(true)
-	// The waits of 1 s and 7 s pass on the clock before the response that
-	// carries the date, 90 s ahead by then.
-	date := clock.Now().Add(98 * time.Second).UTC().Format(http.TimeFormat)
-	srv := faultServer(t,
-		est.Script{est.Status(500), est.Raw("down")},
-		est.Script{est.Status(503, "Retry-After", "7")},
-		est.Script{est.Status(503, "Retry-After", date)},
-		est.Script{est.Status(429, "Retry-After", "2")},
-		est.Script{est.Status(408)},
-		est.Script{est.Send(est.Event{ID: "1", Data: "ok"}), est.Stall()},
+	const total = 12
+	events := make([]est.Event, total)
+	for i := range events {
+		events[i] = est.Event{ID: strconv.Itoa(i + 1), Data: strconv.Itoa(i + 1)}
+	}
+	cut := est.Raw("id: 99\ndata: cut")
+	srv := newServer(t,
+		est.Script{est.Feed(events, 3), cut},              // a clean end of stream
+		est.Script{est.Feed(events, 3), cut, est.Stall()}, // the test calls CloseClientConnections
+		est.Script{est.Feed(events, 3), cut, est.Drop()},  // the connection breaks inside the body
+		est.Script{est.Feed(events, 3), est.Stall()},
 	)
-	es := faultES(t, srv, eventsource.WithClock(clock), eventsource.WithJitter(func(time.Duration) time.Duration { return 0 }),
-		eventsource.WithRetry(time.Second), eventsource.WithMaxRetryDelay(time.Minute))
-	tp := listen(es)
-	tp.stopAt = 1
-	require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+	es := newES(t, srv, fastRetry())
+	got := make(chan eventsource.Event, 2*total)
+	es.OnEvent(func(ev eventsource.Event) {
+		if got <- ev; ev.Data == strconv.Itoa(total) {
+			es.Close()
+		}
+	})
+	var drops atomic.Int32
+	es.OnError(func(error) { drops.Add(1) })
+	done := run(t, es)
 
-	type status struct {
-		Code       int
-		RetryAfter time.Duration
-		Header     string
-	}
-	var got []status
-	for _, err := range tp.errs {
-		var se *eventsource.StatusError
-		require.ErrorAs(t, err, &se)
-		got = append(got, status{se.StatusCode, se.RetryAfter, se.Header.Get("Retry-After")})
-	}
-	assert.Equal(t, []status{
-		{500, 0, ""}, {503, 7 * time.Second, "7"}, {503, 90 * time.Second, date}, {429, 2 * time.Second, "2"}, {408, 0, ""},
-	}, got)
-	assert.Equal(t, []eventsource.ReadyState{eventsource.Connecting, eventsource.Connecting, eventsource.Connecting,
-		eventsource.Connecting, eventsource.Connecting}, tp.states)
-	// base 1s doubling: 1s, 2s→7s (Retry-After), 4s→90s (date), 8s (over 2s), 16s.
-	assert.Equal(t, []time.Duration{time.Second, 7 * time.Second, 90 * time.Second, 8 * time.Second, 16 * time.Second},
-		clock.Durations())
-	assert.Equal(t, []eventsource.Event{{Type: "message", Data: "ok", ID: "1"}}, tp.events)
-	assert.Equal(t, 1, tp.opens)
-	reqs := srv.Requests()
-	require.Len(t, reqs, 6)
-	for i, req := range reqs {
-		assert.Equal(t, http.MethodGet, req.Method, "request %d", i)
-		assert.Equal(t, "text/event-stream", req.Header.Get("Accept"), "request %d", i)
-		assert.Equal(t, "no-cache", req.Header.Get("Cache-Control"), "request %d", i)
-	}
-}
-
-// TestStatusEndsAtOnce: these statuses end the stream after one request,
-// even with a Retry-After, and Run returns the *StatusError.
-func TestStatusEndsAtOnce(t *testing.T) {
-	t.Parallel()
-	for _, code := range []int{400, 401, 403, 404, 405, 410, 418, 300, 304, 201, 206} {
-		t.Run(strconv.Itoa(code), func(t *testing.T) {
-			t.Parallel()
-			srv := faultServer(t, est.Script{est.Status(code, "Retry-After", "1"), est.Raw(`{"error":"no"}`)})
-			clock := eventsource.NewFakeClock(true)
-			es := faultES(t, srv, eventsource.WithClock(clock))
-			tp := listen(es)
-			err := recv(t, runCtx(t, context.Background(), es))
-			var se *eventsource.StatusError
-			require.ErrorAs(t, err, &se)
-			assert.Equal(t, code, se.StatusCode)
-			assert.Len(t, srv.Requests(), 1)
-			assert.Empty(t, clock.Durations(), "no reconnection wait")
-			require.Len(t, tp.errs, 1)
-			require.ErrorAs(t, tp.errs[0], &se)
-			assert.Equal(t, code, se.StatusCode)
-			assert.Equal(t, []eventsource.ReadyState{eventsource.Closed}, tp.states)
-			assert.Zero(t, tp.opens)
-			assert.Equal(t, eventsource.Closed, es.ReadyState())
-		})
-	}
-}
-
-// TestRedirects follows 301, 302, 307 and 308 to the same origin, to
-// another port and to another host: custom headers, Authorization and Cookie
-// included, go only to the same origin; Accept, Cache-Control and
-// Last-Event-ID always go.
-func TestRedirects(t *testing.T) {
-	t.Parallel()
-	custom := map[string]string{"Authorization": "Bearer s3cr3t", "Cookie": "session=s3cr3t", "X-Custom": "custom"}
-	for _, code := range []int{301, 302, 307, 308} {
-		for _, target := range []string{"same origin", "another port", "another host"} {
-			t.Run(fmt.Sprintf("%d/%s", code, target), func(t *testing.T) {
-				t.Parallel()
-				var dest *est.Server // the server that answers the redirected request
-				src := faultServer(t,
-					est.Script{est.Func(func(req est.Request) est.Script {
-						loc := "/moved"
-						switch target {
-						case "another port":
-							loc = dest.URL + "/moved"
-						case "another host":
-							// Same listener, another name: anyHost dials it.
-							loc = "http://stream.example:" + portOf(dest.URL) + "/moved"
-						}
-						return est.Script{est.Status(code, "Location", loc)}
-					})},
-					est.Script{est.Data("moved"), est.Stall()},
-				)
-				dest = src
-				if target == "another port" {
-					dest = faultServer(t, est.Script{est.Data("moved"), est.Stall()})
-				}
-				opts := []eventsource.Option{eventsource.WithLastEventID("7"), eventsource.WithHTTPClient(anyHost(t, src))}
-				for k, v := range custom {
-					opts = append(opts, eventsource.WithHeader(k, v))
-				}
-				es, err := eventsource.New(src.URL+"/start", opts...)
-				require.NoError(t, err)
-				tp := listen(es)
-				tp.stopAt = 1
-				require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
-				assert.Equal(t, []eventsource.Event{{Type: "message", Data: "moved", ID: "7"}}, tp.events)
-				assert.Empty(t, tp.errs)
-
-				first := src.Requests()[0]
-				reqs := dest.Requests()
-				last := reqs[len(reqs)-1]
-				assert.Equal(t, "/moved", last.URL)
-				for k, v := range custom {
-					assert.Equal(t, v, first.Header.Get(k), "first request, %s", k)
-					if target == "same origin" {
-						assert.Equal(t, v, last.Header.Get(k), "after the redirect, %s", k)
-					} else {
-						assert.Empty(t, last.Header.Values(k), "after the redirect, %s", k)
-					}
-				}
-				assert.Equal(t, "text/event-stream", last.Header.Get("Accept"))
-				assert.Equal(t, "no-cache", last.Header.Get("Cache-Control"))
-				assert.Equal(t, "7", last.LastEventID)
-			})
+	for i := 1; i <= total; i++ {
+		ev := recv(t, got)
+		require.Equal(t, eventsource.Event{Type: "message", Data: strconv.Itoa(i), ID: strconv.Itoa(i)}, ev)
+		if i == 6 {
+			srv.CloseClientConnections()
 		}
 	}
-	for _, code := range []int{307, 308} {
-		t.Run(fmt.Sprintf("%d keeps POST and its body", code), func(t *testing.T) {
-			t.Parallel()
-			srv := faultServer(t,
-				est.Script{est.Status(code, "Location", "/moved")},
-				est.Script{est.Data("moved"), est.Stall()},
-			)
-			es := faultES(t, srv, eventsource.WithMethod(http.MethodPost), eventsource.WithBody([]byte(`{"q":1}`)))
-			tp := listen(es)
-			tp.stopAt = 1
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
-			reqs := srv.Requests()
-			require.Len(t, reqs, 2)
-			for _, req := range reqs {
-				assert.Equal(t, http.MethodPost, req.Method)
-				assert.Equal(t, `{"q":1}`, req.Body)
-			}
-		})
+	require.NoError(t, recv(t, done))
+	assert.Empty(t, got, "no event after the last")
+	assert.Equal(t, int32(3), drops.Load())
+	var lastIDs []string
+	for _, req := range srv.Requests() {
+		lastIDs = append(lastIDs, req.LastEventID)
 	}
-}
-
-// TestRedirectLoopEnds: a redirect loop, on one server or between two, ends
-// the stream with ErrTooManyRedirects after 10 hops, without a retry.
-func TestRedirectLoopEnds(t *testing.T) {
-	t.Parallel()
-	for _, code := range []int{302, 307, 308} {
-		t.Run(strconv.Itoa(code)+"/self", func(t *testing.T) {
-			t.Parallel()
-			srv := faultServer(t, est.Script{est.Status(code, "Location", "/loop")})
-			es := faultES(t, srv, fastRetry())
-			tp := listen(es)
-			require.ErrorIs(t, recv(t, runCtx(t, context.Background(), es)), eventsource.ErrTooManyRedirects)
-			assert.Len(t, srv.Requests(), 10)
-			require.Len(t, tp.errs, 1)
-			require.ErrorIs(t, tp.errs[0], eventsource.ErrTooManyRedirects)
-			assert.Equal(t, []eventsource.ReadyState{eventsource.Closed}, tp.states)
-		})
-		t.Run(strconv.Itoa(code)+"/two servers", func(t *testing.T) {
-			t.Parallel()
-			var a, b *est.Server
-			a = faultServer(t, est.Script{est.Func(func(est.Request) est.Script {
-				return est.Script{est.Status(code, "Location", b.URL+"/b")}
-			})})
-			b = faultServer(t, est.Script{est.Func(func(est.Request) est.Script {
-				return est.Script{est.Status(code, "Location", a.URL+"/a")}
-			})})
-			es := faultES(t, a, fastRetry(), eventsource.WithHeader("Authorization", "Bearer s3cr3t"))
-			tp := listen(es)
-			require.ErrorIs(t, recv(t, runCtx(t, context.Background(), es)), eventsource.ErrTooManyRedirects)
-			assert.Equal(t, 10, len(a.Requests())+len(b.Requests()))
-			for i, req := range append(a.Requests()[1:], b.Requests()...) {
-				assert.Empty(t, req.Header.Values("Authorization"), "hop %d: never restored", i)
-			}
-			assert.Len(t, tp.errs, 1)
-		})
-	}
+	assert.Equal(t, []string{"", "3", "6", "9"}, lastIDs)
 }
 
 // TestTransports streams, drops in the middle of an event and resumes, the
@@ -472,10 +324,10 @@ func TestTransports(t *testing.T) {
 				srv.StartTLS()
 			}
 			t.Cleanup(srv.Close)
-			es := faultES(t, srv, fastRetry())
+			es := newES(t, srv, fastRetry())
 			tp := listen(es)
 			tp.stopAt = 3
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+			require.NoError(t, recv(t, run(t, es)))
 
 			assert.Equal(t, []eventsource.Event{
 				{Type: "message", Data: "a", ID: "1"},
@@ -498,8 +350,10 @@ func TestTransports(t *testing.T) {
 }
 
 // TestIDWithControlCharacter: an event ID may hold any character but NUL,
-// CR and LF (DESIGN.md §5), and "a reconnection carries Last-Event-ID when
-// the last event ID is not empty". An ID with another control character
+// CR and LF (WHATWG HTML 9.2.6 "Interpreting an event stream", the "id"
+// field), and a reconnection carries Last-Event-ID when the last event ID
+// is not empty (9.2.3 "Processing model",
+// https://html.spec.whatwg.org/multipage/server-sent-events.html#sse-processing-model). An ID with another control character
 // must not stop the client from reconnecting: a server that sends one must
 // not be able to cut the client off for good.
 func TestIDWithControlCharacter(t *testing.T) {
@@ -507,14 +361,14 @@ func TestIDWithControlCharacter(t *testing.T) {
 	for _, id := range []string{"a\x01b", "a\x1fb", "a\x7fb", "\x0c"} {
 		t.Run(strconv.Quote(id), func(t *testing.T) {
 			t.Parallel()
-			srv := faultServer(t,
+			srv := newServer(t,
 				est.Script{est.Raw("id: " + id + "\ndata: a\n\n")},
 				est.Script{est.Data("b"), est.Stall()},
 			)
-			es := faultES(t, srv, fastRetry(), eventsource.WithMaxRetries(3))
+			es := newES(t, srv, fastRetry(), eventsource.WithMaxRetries(3))
 			tp := listen(es)
 			tp.stopAt = 2
-			err := recv(t, runCtx(t, context.Background(), es))
+			err := recv(t, run(t, es))
 			require.NoError(t, err, "OnError got %v", tp.errs)
 			assert.Len(t, srv.Requests(), 2, "the reconnection reaches the server")
 			require.Len(t, tp.events, 2)
@@ -523,37 +377,13 @@ func TestIDWithControlCharacter(t *testing.T) {
 	}
 }
 
-// TestOptionWithControlCharacter: New must reject a header value or a last
-// event ID that net/http will not send, or the requests must go out; it
-// must not accept it and then fail every attempt for ever.
-func TestOptionWithControlCharacter(t *testing.T) {
-	t.Parallel()
-	for name, opt := range map[string]eventsource.Option{
-		"WithHeader":      eventsource.WithHeader("X-A", "a\x01b"),
-		"WithLastEventID": eventsource.WithLastEventID("a\x01b"),
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			srv := faultServer(t, est.Script{est.Data("a"), est.Stall()})
-			es, err := eventsource.New(srv.URL, eventsource.WithHTTPClient(srv.Client()), fastRetry(),
-				eventsource.WithMaxRetries(3), opt)
-			if err != nil {
-				return // rejected up front: fine
-			}
-			tp := listen(es)
-			tp.stopAt = 1
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)), "New accepted the option, so the request must go out")
-			assert.Len(t, srv.Requests(), 1)
-		})
-	}
-}
-
 // TestHostileBodies sends bodies meant to break a client, with a 64 KiB
 // limit: an endless line, an endless event, endless comments, a flood of
 // blank lines and of comments, invalid UTF-8, NUL bytes, byte order marks
-// in the middle. The client ends the stream with ErrEventTooLarge where
-// DESIGN.md says so, after reading about the limit and no more, and reads
-// the rest as the spec says.
+// in the middle. The client ends the stream with ErrEventTooLarge where the
+// package doc ("Limits") and docs/design.md ("Memory") say so, after
+// reading about the limit and no more, and reads the rest as WHATWG HTML
+// 9.2.6 "Interpreting an event stream" says.
 func TestHostileBodies(t *testing.T) {
 	t.Parallel()
 	const limit = 64 << 10
@@ -563,23 +393,27 @@ func TestHostileBodies(t *testing.T) {
 		script   est.Script
 		events   []eventsource.Event
 		maxBytes int64 // the most the client may read
+		max      int   // the limit, if not limit
 	}{
-		{"endless line", est.Script{est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit},
-		{"endless comment", est.Script{est.Raw(":"), est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit},
-		{"endless field value", est.Script{est.Raw("data: "), est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit},
-		{"endless event", est.Script{est.Repeat(-1, est.Raw("data: "+kib+"\n"))}, nil, 2 * limit},
+		{"endless line", est.Script{est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit, 0},
+		{"endless comment", est.Script{est.Raw(":"), est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit, 0},
+		{"endless field value", est.Script{est.Raw("data: "), est.Repeat(-1, est.Raw(kib))}, nil, 2 * limit, 0},
+		{"endless event", est.Script{est.Repeat(-1, est.Raw("data: "+kib+"\n"))}, nil, 2 * limit, 0},
 		// Each "data" line adds one byte, its "\n", to the event's data.
-		{"endless event in short lines", est.Script{est.Repeat(-1, est.Raw("data\n"))}, nil, 6 * limit},
+		{"endless event in short lines", est.Script{est.Repeat(-1, est.Raw("data\n"))}, nil, 6 * limit, 0},
 		{"endless event after an event", est.Script{est.Send(est.Event{ID: "1", Data: "a"}), est.Repeat(-1, est.Raw("data: "+kib+"\r\n"))},
-			[]eventsource.Event{{Type: "message", Data: "a", ID: "1"}}, 2 * limit},
+			[]eventsource.Event{{Type: "message", Data: "a", ID: "1"}}, 2 * limit, 0},
+		{name: "an event over the limit after an event", max: 1024, maxBytes: 4096,
+			script: est.Script{est.Raw("data: small\n\ndata: " + strings.Repeat("x", 2048) + "\n\n"), est.Stall()},
+			events: []eventsource.Event{{Type: "message", Data: "small"}}},
 	}
 	for _, tc := range tooLarge {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := faultServer(t, tc.script)
-			es := faultES(t, srv, fastRetry(), eventsource.WithMaxEventSize(limit))
+			srv := newServer(t, tc.script)
+			es := newES(t, srv, fastRetry(), eventsource.WithMaxEventSize(cmp.Or(tc.max, limit)))
 			tp := listen(es)
-			err := recv(t, runCtx(t, context.Background(), es))
+			err := recv(t, run(t, es))
 			require.ErrorIs(t, err, eventsource.ErrEventTooLarge)
 			assert.Equal(t, tc.events, tp.events)
 			require.Len(t, tp.errs, 1)
@@ -593,12 +427,12 @@ func TestHostileBodies(t *testing.T) {
 	t.Run("a megabyte of comments", func(t *testing.T) {
 		t.Parallel()
 		comment := strings.Repeat("c", 30)
-		srv := faultServer(t, est.Script{est.AutoFlush(false), est.Repeat(1<<15, est.Comment(comment)),
+		srv := newServer(t, est.Script{est.AutoFlush(false), est.Repeat(1<<15, est.Comment(comment)),
 			est.AutoFlush(true), est.Data("after"), est.Stall()})
-		es := faultES(t, srv, eventsource.WithMaxEventSize(limit))
+		es := newES(t, srv, eventsource.WithMaxEventSize(limit))
 		tp := listen(es)
 		tp.stopAt = 1
-		require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+		require.NoError(t, recv(t, run(t, es)))
 		assert.Len(t, tp.comments, 1<<15)
 		for i, c := range tp.comments {
 			if c != comment {
@@ -611,12 +445,12 @@ func TestHostileBodies(t *testing.T) {
 	})
 	t.Run("a megabyte of blank lines", func(t *testing.T) {
 		t.Parallel()
-		srv := faultServer(t, est.Script{est.AutoFlush(false), est.Repeat(1<<10, est.Raw(strings.Repeat("\n", 512)+strings.Repeat("\r\n", 256))),
+		srv := newServer(t, est.Script{est.AutoFlush(false), est.Repeat(1<<10, est.Raw(strings.Repeat("\n", 512)+strings.Repeat("\r\n", 256))),
 			est.AutoFlush(true), est.Data("after"), est.Stall()})
-		es := faultES(t, srv, eventsource.WithMaxEventSize(limit))
+		es := newES(t, srv, eventsource.WithMaxEventSize(limit))
 		tp := listen(es)
 		tp.stopAt = 1
-		require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+		require.NoError(t, recv(t, run(t, es)))
 		assert.Equal(t, []eventsource.Event{{Type: "message", Data: "after"}}, tp.events, "blank lines fire nothing")
 		assert.Empty(t, tp.errs)
 	})
@@ -634,16 +468,16 @@ func TestHostileBodies(t *testing.T) {
 			first:    "event: t\xffx\nid: i\xfe\ndata: \xc3\x28 \xe2\x82A \xf0\x9f\x98 \xed\xa0\x80\n\n:\xc0\xaf\n",
 			second:   "data: \xff\n\n",
 			events:   []eventsource.Event{{Type: "t\uFFFDx", ID: "i\uFFFD", Data: "\uFFFD( \uFFFDA \uFFFD \uFFFD\uFFFD\uFFFD"}, {Type: "message", ID: "i\uFFFD", Data: "\uFFFD"}},
-			comments: []string{"\uFFFD\uFFFD"},
-			lastID:   "i\uFFFD",
+			comments: []string{"\uFFFD\uFFFD"}, lastID: "i\uFFFD",
 		},
+		{name: "invalid UTF-8 in a type and data", first: "event: t\xffype\ndata: ok\xe2\x80\xa6 \xff \xe2\x82A\n\n",
+			events: []eventsource.Event{{Type: "t\uFFFDype", Data: "ok… \uFFFD \uFFFDA"}}},
 		{
 			name:     "NUL bytes",
 			first:    "id: 1\nid: 2\x00\nevent: n\x00t\ndata: a\x00b\n\n:\x00c\n\x00data: x\n\n",
 			second:   "data: \x00\n\n",
 			events:   []eventsource.Event{{Type: "n\x00t", ID: "1", Data: "a\x00b"}, {Type: "message", ID: "1", Data: "\x00"}},
-			comments: []string{"\x00c"},
-			lastID:   "1",
+			comments: []string{"\x00c"}, lastID: "1",
 		},
 		{
 			name:   "byte order marks in the middle",
@@ -657,14 +491,14 @@ func TestHostileBodies(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := faultServer(t,
+			srv := newServer(t,
 				est.Script{est.Raw(tc.first)},
 				est.Script{est.Drip(est.Raw(tc.second)), est.Data("end"), est.Stall()},
 			)
-			es := faultES(t, srv, fastRetry(), eventsource.WithMaxEventSize(limit))
+			es := newES(t, srv, fastRetry(), eventsource.WithMaxEventSize(limit))
 			tp := listen(es)
 			tp.stopAt = len(tc.events) + 1
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+			require.NoError(t, recv(t, run(t, es)))
 			want := append(tc.events, eventsource.Event{Type: "message", ID: tc.lastID, Data: "end"})
 			assert.Equal(t, want, tp.events)
 			assert.Equal(t, tc.comments, tp.comments)
@@ -675,203 +509,4 @@ func TestHostileBodies(t *testing.T) {
 			assert.Equal(t, tc.lastID, reqs[1].LastEventID)
 		})
 	}
-}
-
-// faultServer starts an eventsourcetest server, closed at the end of the
-// test.
-func faultServer(t *testing.T, scripts ...est.Script) *est.Server {
-	t.Helper()
-	srv := est.NewServer(scripts...)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// faultES returns an EventSource for srv that uses srv's client.
-func faultES(t *testing.T, srv *est.Server, opts ...eventsource.Option) *eventsource.EventSource {
-	t.Helper()
-	es, err := eventsource.New(srv.URL, append([]eventsource.Option{eventsource.WithHTTPClient(srv.Client())}, opts...)...)
-	require.NoError(t, err)
-	return es
-}
-
-// fastRetry makes every reconnection wait pass at once.
-func fastRetry() eventsource.Option { return eventsource.WithClock(eventsource.NewFakeClock(true)) }
-
-// anyHost returns a client that connects to srv for the host
-// stream.example, so that a redirect can go to another host over loopback.
-// Its connections close at the end of the test.
-func anyHost(t *testing.T, srv *est.Server) *http.Client {
-	var d net.Dialer
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if host, _, _ := net.SplitHostPort(addr); host == "stream.example" {
-			addr = srv.Listener.Addr().String()
-		}
-		return d.DialContext(ctx, network, addr)
-	}}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr}
-}
-
-// portOf returns the port of a URL such as http://127.0.0.1:1234.
-func portOf(u string) string { return u[strings.LastIndexByte(u, ':')+1:] }
-
-// A tape records what the callbacks of an EventSource saw. Its fields are
-// written on Run's goroutine: read them after Run returned.
-type tape struct {
-	events   []eventsource.Event
-	errs     []error
-	states   []eventsource.ReadyState // ReadyState during each OnError
-	ids      []string                 // LastEventID during each OnError
-	comments []string
-	opens    int
-	stopAt   int // Close after this many events; 0 for never
-}
-
-// listen sets the callbacks of es to record on a new tape.
-func listen(es *eventsource.EventSource) *tape {
-	tp := &tape{}
-	es.OnOpen(func() { tp.opens++ })
-	es.OnComment(func(c string) { tp.comments = append(tp.comments, c) })
-	es.OnEvent(func(ev eventsource.Event) {
-		tp.events = append(tp.events, ev)
-		if len(tp.events) == tp.stopAt {
-			es.Close()
-		}
-	})
-	es.OnError(func(err error) {
-		tp.errs = append(tp.errs, err)
-		tp.states = append(tp.states, es.ReadyState())
-		tp.ids = append(tp.ids, es.LastEventID())
-	})
-	return tp
-}
-
-// TestStatus1xx: a 1xx that reaches the client as the final response is a
-// *StatusError, at once and without reading its body: after a 101 the body
-// is the raw connection, which nothing would end.
-func TestStatus1xx(t *testing.T) {
-	t.Parallel()
-	t.Run("101 then silence", func(t *testing.T) {
-		t.Parallel()
-		reached := make(chan struct{})
-		url, client, _ := rawServer(t, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n", reached)
-		es, err := eventsource.New(url, eventsource.WithHTTPClient(client))
-		require.NoError(t, err)
-		var se *eventsource.StatusError
-		require.ErrorAs(t, recv(t, run(t, es)), &se)
-		assert.Equal(t, http.StatusSwitchingProtocols, se.StatusCode)
-		assert.Equal(t, eventsource.Closed, es.ReadyState())
-	})
-	t.Run("103 as the final response", func(t *testing.T) {
-		t.Parallel()
-		body := &blockingBody{closed: make(chan struct{})}
-		client := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			return &http.Response{StatusCode: http.StatusEarlyHints, Header: http.Header{}, Body: body, Request: req}, nil
-		})}
-		es, err := eventsource.New("http://stream.example/", eventsource.WithHTTPClient(client))
-		require.NoError(t, err)
-		var se *eventsource.StatusError
-		require.ErrorAs(t, recv(t, run(t, es)), &se)
-		assert.Equal(t, http.StatusEarlyHints, se.StatusCode)
-		assert.Zero(t, body.reads.Load(), "the body is not read")
-		recv(t, body.closed)
-	})
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
-
-// A blockingBody blocks every Read until it is closed.
-type blockingBody struct {
-	reads     atomic.Int32
-	closed    chan struct{}
-	closeOnce sync.Once
-}
-
-func (b *blockingBody) Read([]byte) (int, error) {
-	b.reads.Add(1)
-	<-b.closed
-	return 0, net.ErrClosed
-}
-
-func (b *blockingBody) Close() error {
-	b.closeOnce.Do(func() { close(b.closed) })
-	return nil
-}
-
-// TestErrorBodyReadEnds: the body of an error response that stalls half
-// way is read for StatusError.Body, but Close, the context, the idle
-// timeout and a time limit of its own each end that read at once.
-func TestErrorBodyReadEnds(t *testing.T) {
-	t.Parallel()
-	const head = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 1000\r\n\r\n"
-	for _, stop := range []string{"Close", "cancel", "idle timeout", "body time limit"} {
-		t.Run(stop, func(t *testing.T) {
-			t.Parallel()
-			url, client, gone := rawServer(t, head+"partial", make(chan struct{}))
-			reading := make(chan struct{}, 8)
-			client.Transport = readSignal{client.Transport, reading}
-			clock := eventsource.NewFakeClock(false)
-			opts := []eventsource.Option{eventsource.WithHTTPClient(client), eventsource.WithClock(clock), eventsource.WithMaxRetries(0)}
-			switch stop {
-			case "idle timeout":
-				opts = append(opts, eventsource.WithIdleTimeout(time.Minute))
-			case "body time limit":
-				opts = append(opts, eventsource.WithErrorBodyTimeout(time.Millisecond))
-			}
-			es, err := eventsource.New(url, opts...)
-			require.NoError(t, err)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := runCtx(t, ctx, es)
-			recv(t, reading) // the first read returns "partial"
-			recv(t, reading) // the second waits for the rest
-			switch stop {
-			case "Close":
-				require.NoError(t, es.Close())
-			case "cancel":
-				cancel()
-			case "idle timeout":
-				require.True(t, recv(t, clock.Timers()).Fire())
-			}
-			err = recv(t, done)
-			switch stop {
-			case "Close":
-				require.NoError(t, err)
-			case "cancel":
-				require.ErrorIs(t, err, context.Canceled)
-			default:
-				var se *eventsource.StatusError
-				require.ErrorAs(t, err, &se)
-				assert.Equal(t, "partial", se.Body)
-			}
-			recv(t, gone) // the connection was closed
-		})
-	}
-}
-
-// readSignal sends on reading at each Read of a response body, before the
-// Read itself.
-type readSignal struct {
-	rt      http.RoundTripper
-	reading chan<- struct{}
-}
-
-func (t readSignal) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.rt.RoundTrip(req)
-	if err == nil {
-		resp.Body = signalBody{resp.Body, t.reading}
-	}
-	return resp, err
-}
-
-type signalBody struct {
-	io.ReadCloser
-	reading chan<- struct{}
-}
-
-func (b signalBody) Read(p []byte) (int, error) {
-	b.reading <- struct{}{}
-	return b.ReadCloser.Read(p)
 }

@@ -1,8 +1,8 @@
 package eventsource_test
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -17,11 +17,11 @@ import (
 )
 
 // TestHostileBodiesMemory streams 64 MiB of hostile bodies through a 1 MiB
-// WithMaxEventSize and checks DESIGN.md's "a hostile or broken server
-// cannot make the client hold more than the maximum event size per
-// connection": the live heap, sampled (after a GC) as the client reads and
-// in its callbacks, stays below the limit plus 1 MiB over the heap before
-// Run. The callbacks keep nothing.
+// WithMaxEventSize and checks the promise of the package doc ("Limits"):
+// the client never holds more than about the maximum event size per
+// connection, whatever the server sends. The live heap, sampled (after a
+// GC) as the client reads and in its callbacks, stays below the limit plus
+// 1 MiB over the heap before Run. The callbacks keep nothing.
 //
 // It does not call t.Parallel: other tests would change the heap it
 // measures.
@@ -52,15 +52,16 @@ func TestHostileBodiesMemory(t *testing.T) {
 		{"invalid UTF-8 decoded up to the limit", est.Script{est.Repeat(4,
 			est.Repeat(85, est.Raw("data: "+strings.Repeat("\xff", 4<<10)+"\n")), est.Raw("\n"))}, 1, false, 1300 << 10, 0},
 		// ... and an event of invalid bytes up to the limit, which the
-		// limit lets through (DESIGN.md counts raw bytes): its string is
-		// three times the limit, beside the line in the read buffer.
+		// limit lets through (it counts raw bytes: Decoder.SetMaxEventSize):
+		// its string is three times the limit, beside the line in the read
+		// buffer.
 		{"invalid UTF-8 raw up to the limit", est.Script{est.Repeat(4, est.Raw("data: "+strings.Repeat("\xff", limit-64)+"\n\n"))}, 1, false, 4000 << 10, 4*limit + slack},
 		{"NUL bytes", est.Script{est.Repeat(24, est.Raw("id: 1\x00\ndata: "+strings.Repeat("a\x00", 128<<10)+"\n\n"))}, 1, false, 6 << 20, 0},
 		{"byte order marks", est.Script{est.Repeat(24, est.Raw("\xef\xbb\xbfdata: "+strings.Repeat("b", 256<<10)+"\n\n"))}, 1, false, 6 << 20, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := faultServer(t, append(est.Script{est.AutoFlush(false)}, tc.script...))
+			srv := newServer(t, append(est.Script{est.AutoFlush(false)}, tc.script...))
 			var heap heapSampler
 			client := &http.Client{Transport: sampledTransport{srv.Client().Transport, &heap}}
 			es, err := eventsource.New(srv.URL, eventsource.WithHTTPClient(client), fastRetry(),
@@ -90,7 +91,7 @@ func TestHostileBodiesMemory(t *testing.T) {
 				}
 			})
 			heap.start()
-			require.NoError(t, recv(t, runCtx(t, context.Background(), es)))
+			require.NoError(t, recv(t, run(t, es)))
 
 			read := es.Stats().Bytes
 			t.Logf("read %.1f MiB in %d connections: %d events, %d comments; live heap over the start: reading %.2f MiB, in callbacks %.2f MiB (%d samples)",
@@ -191,8 +192,8 @@ func TestHeldBetweenEvents(t *testing.T) {
 		est.Comment(field('c')),
 		est.Send(est.Event{Type: field('z'), ID: "7", Data: "x"}),
 		est.Stall())
-	srv := faultServer(t, script)
-	es := faultES(t, srv, eventsource.WithMaxEventSize(limit))
+	srv := newServer(t, script)
+	es := newES(t, srv, eventsource.WithMaxEventSize(limit))
 	idle := make(chan struct{})
 	events := 0
 	es.OnEvent(func(eventsource.Event) {
@@ -221,4 +222,65 @@ func TestHeldBetweenEvents(t *testing.T) {
 	assert.Less(t, held, uint64(limit/2), "held between events, after an event with ID 7")
 	require.NoError(t, es.Close())
 	require.NoError(t, recv(t, done))
+}
+
+// A stepReader returns one chunk per Read; once they run out, each Read
+// sends on reading and blocks until the test closes release.
+type stepReader struct {
+	chunks  []string
+	reading chan<- struct{}
+	release <-chan struct{}
+}
+
+func (r *stepReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		r.reading <- struct{}{}
+		<-r.release
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	if r.chunks[0] = r.chunks[0][n:]; r.chunks[0] == "" {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+// TestQuietDecoderLetsGo: the buffers that a burst grows go back once reads
+// bring one event at a time: while the Decoder waits for the next read, it
+// holds less than a KiB, whatever the burst left.
+func TestQuietDecoderLetsGo(t *testing.T) {
+	t.Parallel()
+	var burst strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&burst, "event: quote\nid: %d\ndata: {\"sym\":\"ACME\",\"bid\":%d.25}\ndata: second line\n\n", i, 100+i%50)
+	}
+	reading := make(chan struct{}, 1)
+	release := make(chan struct{})
+	dec := eventsource.NewDecoder(&stepReader{
+		chunks:  []string{burst.String(), "id: q1\ndata: quiet\n\n", "data: again\n\n"},
+		reading: reading, release: release,
+	})
+	for i := range 3000 {
+		ev, err := dec.Next()
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), ev.ID)
+	}
+	busy := eventsource.DecoderHeld(dec)
+	for _, want := range []string{"quiet", "again"} {
+		ev, err := dec.Next()
+		require.NoError(t, err)
+		require.Equal(t, want, ev.Data)
+	}
+	next := make(chan error, 1)
+	go func() {
+		_, err := dec.Next()
+		next <- err
+	}()
+	recv(t, reading)
+	held := eventsource.DecoderHeld(dec)
+	close(release)
+	require.ErrorIs(t, recv(t, next), io.EOF)
+	t.Logf("held after the burst: %d bytes; quiet: %d bytes", busy, held)
+	assert.Greater(t, busy, 16<<10, "the burst grew the buffers")
+	assert.Less(t, held, 1<<10, "a quiet Decoder holds little")
 }

@@ -1,7 +1,6 @@
 package eventsource_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,19 +15,6 @@ import (
 	"github.com/go-eventsource/eventsource"
 )
 
-// decComment is a comment line as the Decoder hands it to OnComment. A trace
-// mixes decComment and eventsource.Event values, so a test sees comments and
-// events in the order the Decoder reported them.
-type decComment string
-
-func decMsg(data string) eventsource.Event {
-	return eventsource.Event{Type: "message", Data: data}
-}
-
-func decEv(typ, data, id string) eventsource.Event {
-	return eventsource.Event{Type: typ, Data: data, ID: id}
-}
-
 // A decoderCase is one stream and everything a Decoder must report for it.
 type decoderCase struct {
 	name      string
@@ -39,9 +25,13 @@ type decoderCase struct {
 	retrySeen bool
 }
 
-// decoderCases covers each rule of DESIGN.md "Event stream interpretation"
-// (rule1 … rule7), the Decoder edge rules (edge) and the WPT eventsource
-// format tests that apply to a parser (wpt, from USERS-AND-SPEC.md §4b).
+// decoderCases covers each rule of WHATWG HTML 9.2.5 "Parsing an event
+// stream" (rule1, rule2) and 9.2.6 "Interpreting an event stream" (rule3 …
+// rule7), https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation,
+// the Decoder's own rules for its edges (edge; docs/design.md, "Event
+// stream format"), and the WPT format tests that apply to a parser (wpt,
+// each named after its test: wpt/format-bom is WPT
+// eventsource/format-bom.htm).
 func decoderCases() []decoderCase {
 	x2048 := strings.Repeat("x", 2048)
 	manyIn, manyWant, manyLastID := decoderManyEvents()
@@ -348,7 +338,8 @@ func decoderSizeCases() []decoderSizeCase {
 		{name: "max of one byte after the BOM", max: 1, in: "\xEF\xBB\xBF:\n\n:\n", want: []any{decComment(""), decComment("")}},
 		{name: "max of one byte", max: 1, in: ":\n\r\n:\r:x\n", want: []any{decComment(""), decComment("")}, err: eventsource.ErrEventTooLarge},
 		{
-			// DESIGN.md: the limit counts raw bytes, before invalid bytes become U+FFFD.
+			// The limit counts raw bytes, before invalid bytes become U+FFFD
+			// (the doc of Decoder.SetMaxEventSize).
 			name: "limit counts raw bytes", max: max, in: "data:" + strings.Repeat("\xff", 40) + "\n\n",
 			want: []any{decMsg(strings.Repeat("\uFFFD", 40))},
 		},
@@ -365,36 +356,6 @@ func TestDecoderMaxEventSize(t *testing.T) {
 				want.err = tc.err
 			}
 			checkDecoder(t, []byte(tc.in), tc.max, want)
-		})
-	}
-}
-
-// TestDecoderMaxEventSizeBoundsReads feeds a 16 MiB line or event: the
-// Decoder must give up with ErrEventTooLarge after reading about the maximum
-// of 1 MiB, not buffer the stream.
-func TestDecoderMaxEventSizeBoundsReads(t *testing.T) {
-	t.Parallel()
-	const max = 1 << 20
-	for _, tc := range []struct {
-		name            string
-		prefix, pattern string
-		want            []any
-	}{
-		{name: "data line", prefix: "data:", pattern: "a"},
-		{name: "comment", prefix: ":", pattern: "a"},
-		{name: "field name", pattern: "a"},
-		{name: "line after the BOM", prefix: "\xEF\xBB\xBFdata:", pattern: "a"},
-		{name: "line after an event", prefix: "data:1\n\n", pattern: "a", want: []any{decMsg("1")}},
-		{name: "data lines", pattern: "data:" + strings.Repeat("a", 1000) + "\n"},
-		{name: "data lines with CRLF", pattern: "data:" + strings.Repeat("a", 1000) + "\r\n"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			r := &endlessReader{prefix: []byte(tc.prefix), pattern: []byte(tc.pattern), limit: 16 * max}
-			got := decodeAll(t, r, max, true)
-			require.ErrorIs(t, got.err, eventsource.ErrEventTooLarge)
-			assert.Equal(t, tc.want, got.trace)
-			assert.LessOrEqual(t, r.n, int64(2*max+16<<10), "bytes read")
 		})
 	}
 }
@@ -458,138 +419,6 @@ func TestDecoderStickyError(t *testing.T) {
 	}
 }
 
-// dataErrReader returns all its data and err from a single Read.
-type dataErrReader struct {
-	data []byte
-	err  error
-}
-
-func (r *dataErrReader) Read(p []byte) (int, error) {
-	n := copy(p, r.data)
-	r.data = r.data[n:]
-	if len(r.data) == 0 {
-		return n, r.err
-	}
-	return n, nil
-}
-
-func TestDecoderReaderError(t *testing.T) {
-	t.Parallel()
-	errRead := errors.New("read failed")
-	const in = "id:1\ndata:a\n\n: c\nid:2\ndata:b\n"
-	for _, tc := range []struct {
-		name   string
-		r      func() io.Reader
-		want   []any
-		lastID string
-		err    error
-	}{
-		{name: "at once", r: func() io.Reader { return iotest.ErrReader(errRead) }, err: errRead},
-		{
-			name: "after events",
-			r:    func() io.Reader { return io.MultiReader(strings.NewReader(in), iotest.ErrReader(errRead)) },
-			want: []any{decEv("message", "a", "1"), decComment("c")}, lastID: "1", err: errRead,
-		},
-		{
-			name: "with the last bytes",
-			r:    func() io.Reader { return &dataErrReader{data: []byte(in), err: errRead} },
-			want: []any{decEv("message", "a", "1"), decComment("c")}, lastID: "1", err: errRead,
-		},
-		{
-			name: "timeout",
-			r:    func() io.Reader { return iotest.TimeoutReader(strings.NewReader(in)) },
-			want: []any{decEv("message", "a", "1"), decComment("c")}, lastID: "1", err: iotest.ErrTimeout,
-		},
-		{
-			name: "EOF with the last bytes",
-			r:    func() io.Reader { return &dataErrReader{data: []byte(in + "\n"), err: io.EOF} },
-			want: []any{decEv("message", "a", "1"), decComment("c"), decEv("message", "b", "2")}, lastID: "2", err: io.EOF,
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got := decodeAll(t, tc.r(), 0, true)
-			require.ErrorIs(t, got.err, tc.err)
-			assert.Equal(t, tc.want, got.trace)
-			assert.Equal(t, tc.lastID, got.lastID)
-		})
-	}
-}
-
-// TestDecoderDispatchesWithoutWaiting reads from a pipe that stays open: an
-// event must come out of Next as soon as its blank line arrived, also when
-// that line ended with a CR that an LF might still follow.
-func TestDecoderDispatchesWithoutWaiting(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ name, in string }{
-		{"LF", "data:a\n\n"},
-		{"CRLF", "data:a\r\n\r\n"},
-		{"CR", "data:a\r\r"},
-		{"LF CR", "data:a\n\r"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			pr, pw := io.Pipe()
-			d := eventsource.NewDecoder(pr)
-			type result struct {
-				ev  eventsource.Event
-				err error
-			}
-			next := make(chan result, 1)
-			go func() {
-				ev, err := d.Next()
-				next <- result{ev, err}
-			}()
-			// Closing the pipe ends a Next that waits for more, and a Write
-			// that nobody reads, so both goroutines exit.
-			t.Cleanup(func() { pw.Close() })
-			go func() { _, _ = pw.Write([]byte(tc.in)) }()
-			select {
-			case got := <-next:
-				require.NoError(t, got.err)
-				assert.Equal(t, decMsg("a"), got.ev)
-			case <-time.After(5 * time.Second):
-				t.Fatalf("Next did not return after %q", tc.in)
-			}
-		})
-	}
-}
-
-// TestDecoderCommentsWithoutWaiting checks that a heartbeat comment reaches
-// OnComment as soon as its line has arrived, while Next still waits.
-func TestDecoderCommentsWithoutWaiting(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ name, in string }{
-		{"LF", ": ping\n"},
-		{"CRLF", ": ping\r\n"},
-		{"CR", ": ping\r"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			pr, pw := io.Pipe()
-			d := eventsource.NewDecoder(pr)
-			comments := make(chan string, 1)
-			d.OnComment(func(c string) { comments <- c })
-			done := make(chan error, 1)
-			go func() {
-				_, err := d.Next()
-				done <- err
-			}()
-			go func() { _, _ = pw.Write([]byte(tc.in)) }()
-			select {
-			case got := <-comments:
-				assert.Equal(t, "ping", got)
-			case <-time.After(5 * time.Second):
-				pw.Close()
-				<-done
-				t.Fatalf("OnComment not called after %q", tc.in)
-			}
-			require.NoError(t, pw.Close())
-			assert.Equal(t, io.EOF, <-done)
-		})
-	}
-}
-
 // TestDecoderStateDuringNext looks at LastEventID and Retry from OnComment,
 // that is in the middle of Next: retry takes effect when its line is read,
 // the last event ID only at a dispatch.
@@ -624,309 +453,4 @@ func TestDecoderStateDuringNext(t *testing.T) {
 		{comment: "f", lastID: "6", retry: 500 * time.Millisecond, retrySeen: true},
 	}
 	assert.Equal(t, want, got)
-}
-
-// decodeResult is everything a Decoder reported for one stream.
-type decodeResult struct {
-	trace     []any // eventsource.Event and decComment, in the order reported
-	lastID    string
-	retry     time.Duration
-	retrySeen bool
-	err       error // the error that ended the stream
-}
-
-// decodeAll runs a Decoder over r until Next fails. max > 0 sets the maximum
-// event size; comments sets an OnComment handler. On the way it checks two
-// rules that hold for every stream: right after Next returns an event,
-// LastEventID is that event's ID; and once Next failed, it fails again with
-// the same error.
-func decodeAll(t *testing.T, r io.Reader, max int, comments bool) decodeResult {
-	t.Helper()
-	return decodeAllLong(t, r, max, comments, 0)
-}
-
-// decodeAllLong is decodeAll with a Decoder that reads data lines of long
-// bytes or more straight into a data buffer when the read buffer does not
-// hold them whole (see SetLongData); 0 leaves the default.
-func decodeAllLong(t *testing.T, r io.Reader, max int, comments bool, long int) decodeResult {
-	t.Helper()
-	d := eventsource.NewDecoder(r)
-	if long > 0 {
-		eventsource.SetLongData(d, long)
-	}
-	if max > 0 {
-		d.SetMaxEventSize(max)
-	}
-	var res decodeResult
-	if comments {
-		d.OnComment(func(c string) { res.trace = append(res.trace, decComment(c)) })
-	}
-	for {
-		ev, err := d.Next()
-		if err != nil {
-			res.err = err
-			break
-		}
-		res.trace = append(res.trace, ev)
-		if id := d.LastEventID(); id != ev.ID {
-			t.Errorf("LastEventID() = %q right after an event with ID %q", id, ev.ID)
-		}
-		if len(res.trace) > 1<<20 {
-			t.Fatal("Next keeps returning events")
-		}
-	}
-	for range 2 {
-		_, err := d.Next()
-		assert.Equal(t, res.err, err, "Next after an error")
-	}
-	res.lastID = d.LastEventID()
-	res.retry, res.retrySeen = d.Retry()
-	return res
-}
-
-// checkDecoder decodes in through every reader of decoderReaders, without an
-// OnComment handler, and split in two at every offset (with and without
-// io.EOF along with the last bytes), and wants the same result each time.
-func checkDecoder(t *testing.T, in []byte, max int, want decodeResult) {
-	t.Helper()
-	for _, rd := range decoderReaders() {
-		if !assertDecoded(t, want, decodeAll(t, rd.new(in), max, true), rd.name) {
-			return
-		}
-	}
-	var events []any
-	for _, v := range want.trace {
-		if _, ok := v.(decComment); !ok {
-			events = append(events, v)
-		}
-	}
-	for _, rd := range decoderReaders()[1:3] {
-		for _, long := range []int{6, 16} {
-			how := fmt.Sprintf("%s, data lines of %d bytes or more read straight", rd.name, long)
-			if !assertDecoded(t, want, decodeAllLong(t, rd.new(in), max, true, long), how) {
-				return
-			}
-		}
-	}
-	noComments := want
-	noComments.trace = events
-	if !assertDecoded(t, noComments, decodeAll(t, bytes.NewReader(in), max, false), "without OnComment") {
-		return
-	}
-	for _, k := range splitOffsets(len(in)) {
-		for _, eof := range []bool{false, true} {
-			r := &chunkReader{chunks: [][]byte{in[:k], in[k:]}, eofWithData: eof}
-			how := fmt.Sprintf("split at %d of %d (%q | %q), EOF with data %t", k, len(in), cut(in[:k], false), cut(in[k:], true), eof)
-			if !assertDecoded(t, want, decodeAll(t, r, max, true), how) {
-				return
-			}
-		}
-	}
-}
-
-// assertDecoded reports whether got is want, and why not.
-func assertDecoded(t *testing.T, want, got decodeResult, how string) bool {
-	t.Helper()
-	ok := assert.Equal(t, want.trace, got.trace, how)
-	if want.err == io.EOF {
-		ok = assert.Equal(t, io.EOF, got.err, how) && ok
-	} else {
-		ok = assert.ErrorIs(t, got.err, want.err, how) && ok
-	}
-	ok = assert.Equal(t, want.lastID, got.lastID, "LastEventID, %s", how) && ok
-	ok = assert.Equal(t, want.retry, got.retry, "Retry, %s", how) && ok
-	ok = assert.Equal(t, want.retrySeen, got.retrySeen, "Retry seen, %s", how) && ok
-	return ok
-}
-
-// cut shortens long inputs in failure messages to the bytes around a split.
-func cut(b []byte, head bool) []byte {
-	const n = 24
-	if len(b) <= n {
-		return b
-	}
-	if head {
-		return b[:n]
-	}
-	return b[len(b)-n:]
-}
-
-// splitOffsets is every offset of an input of n bytes, or for long inputs
-// the first and last 256 and every 61st.
-func splitOffsets(n int) []int {
-	var ks []int
-	for k := 0; k <= n; k++ {
-		if n <= 8<<10 || k < 256 || n-k < 256 || k%61 == 0 {
-			ks = append(ks, k)
-		}
-	}
-	return ks
-}
-
-type decoderReader struct {
-	name string
-	new  func(in []byte) io.Reader
-}
-
-func decoderReaders() []decoderReader {
-	return []decoderReader{
-		{"whole", func(in []byte) io.Reader { return bytes.NewReader(in) }},
-		{"OneByteReader", func(in []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(in)) }},
-		{"HalfReader", func(in []byte) io.Reader { return iotest.HalfReader(bytes.NewReader(in)) }},
-		{"DataErrReader", func(in []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(in)) }},
-		{"DataErrReader(OneByteReader)", func(in []byte) io.Reader {
-			return iotest.DataErrReader(iotest.OneByteReader(bytes.NewReader(in)))
-		}},
-	}
-}
-
-// chunkReader returns at most one chunk per Read, and with eofWithData
-// returns io.EOF along with the last bytes.
-type chunkReader struct {
-	chunks      [][]byte
-	eofWithData bool
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	r.dropEmpty()
-	if len(r.chunks) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.chunks[0])
-	r.chunks[0] = r.chunks[0][n:]
-	r.dropEmpty()
-	if len(r.chunks) == 0 && r.eofWithData {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-func (r *chunkReader) dropEmpty() {
-	for len(r.chunks) > 0 && len(r.chunks[0]) == 0 {
-		r.chunks = r.chunks[1:]
-	}
-}
-
-// endlessReader returns prefix and then pattern over and over, and counts
-// the bytes it returned in n. With a limit > 0, it ends after limit bytes, so
-// that a Decoder that buffers without bound fails a test instead of taking
-// all memory.
-type endlessReader struct {
-	prefix, pattern []byte
-	off             int
-	n               int64
-	limit           int64
-}
-
-func (r *endlessReader) Read(p []byte) (int, error) {
-	if r.limit > 0 {
-		if r.n >= r.limit {
-			return 0, io.EOF
-		}
-		p = p[:min(int64(len(p)), r.limit-r.n)]
-	}
-	n := copy(p, r.prefix)
-	r.prefix = r.prefix[n:]
-	if rest := p[n:]; len(r.pattern) == 1 && len(rest) > 0 {
-		// One byte repeated: fill by doubling, not byte by byte.
-		rest[0] = r.pattern[0]
-		for i := 1; i < len(rest); i *= 2 {
-			copy(rest[i:], rest[:i])
-		}
-		n = len(p)
-	}
-	for n < len(p) {
-		c := copy(p[n:], r.pattern[r.off:])
-		r.off = (r.off + c) % len(r.pattern)
-		n += c
-	}
-	r.n += int64(n)
-	return n, nil
-}
-
-// TestDecoderLongDataLines decodes data lines longer than the read buffer
-// holds, which the Decoder reads straight into a buffer that then becomes
-// the event's Data, mixed with short ones, with each line end and in reads
-// of every size. The events are all kept until the end: one whose memory
-// was written again later would differ.
-func TestDecoderLongDataLines(t *testing.T) {
-	t.Parallel()
-	// Each event's data lines. Long lines of the same size in a row are
-	// read into buffers sized from the one before, which become their
-	// events' Data; the short lines after them are appended to the
-	// Decoder's data buffer, which must then be another.
-	events := [][]string{
-		{"a:100K"}, {"b:100K"}, {"c:100K"}, {"x", "y"}, {"d:64K"}, {"e:64K"}, {"z"},
-		{"f:20K", "tail"}, {"g:20K"}, {"h:20K"}, {"i:17K", "j:70K"}, {"k:70K"}, {"short"},
-	}
-	line := func(spec string) string {
-		c, n, ok := strings.Cut(spec, ":")
-		if !ok {
-			return spec
-		}
-		var k int
-		fmt.Sscanf(n, "%dK", &k)
-		return strings.Repeat(c, k<<10)
-	}
-	eols := []string{"\n", "\r\n", "\r"}
-	var in strings.Builder
-	var want []eventsource.Event
-	for i, lines := range events {
-		eol := eols[i%len(eols)]
-		fmt.Fprintf(&in, "id: %d%s", i, eol)
-		var data []string
-		for _, spec := range lines {
-			data = append(data, line(spec))
-			fmt.Fprintf(&in, "data: %s%s", line(spec), eol)
-		}
-		in.WriteString(eol)
-		want = append(want, decEv("message", strings.Join(data, "\n"), fmt.Sprint(i)))
-	}
-	for _, rd := range decoderReaders() {
-		got := decodeAll(t, rd.new([]byte(in.String())), 0, false)
-		require.Equal(t, io.EOF, got.err, rd.name)
-		require.Len(t, got.trace, len(want), rd.name)
-		for i, v := range got.trace {
-			ev := v.(eventsource.Event)
-			// Not assert.Equal on the events: a failure would print
-			// megabytes.
-			assert.True(t, ev == want[i], "%s: event %d: type %q, ID %q, %d bytes of data (%q…), want %d",
-				rd.name, i, ev.Type, ev.ID, len(ev.Data), ev.Data[:min(len(ev.Data), 8)], len(want[i].Data))
-		}
-	}
-}
-
-// TestDecoderLongDataLinesLimit checks both limits on data lines read
-// straight into their buffer: one line longer than the maximum, and lines
-// each within it whose event's data is not.
-func TestDecoderLongDataLinesLimit(t *testing.T) {
-	t.Parallel()
-	const max = 64 << 10
-	long := func(n int) string { return "data: " + strings.Repeat("x", n) + "\n" }
-	tests := []struct {
-		name, in, what string
-	}{
-		{"a line", long(max-5) + "\n", "a line passed"},
-		{"an event's data", long(40<<10) + long(40<<10) + "\n", "an event's data passed"},
-	}
-	for _, tc := range tests {
-		for _, rd := range decoderReaders()[:3] {
-			got := decodeAll(t, rd.new([]byte(tc.in)), max, false)
-			require.ErrorIs(t, got.err, eventsource.ErrEventTooLarge, "%s, %s", tc.name, rd.name)
-			assert.ErrorContains(t, got.err, tc.what, "%s, %s", tc.name, rd.name)
-			assert.Empty(t, got.trace, "%s, %s", tc.name, rd.name)
-		}
-	}
-	// At the limits exactly, both pass: a line of max bytes, "data: "
-	// included, and an event's data of max bytes, "\n" between its lines
-	// included.
-	for in, n := range map[string]int{
-		long(max-6) + "\n":                 max - 6,
-		long(max/2) + long(max/2-1) + "\n": max,
-	} {
-		got := decodeAll(t, strings.NewReader(in), max, false)
-		require.Equal(t, io.EOF, got.err)
-		require.Len(t, got.trace, 1)
-		assert.Equal(t, n, len(got.trace[0].(eventsource.Event).Data))
-	}
 }

@@ -4,10 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,11 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-eventsource/eventsource"
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
-
-func halfJitter(d time.Duration) time.Duration { return d / 2 }
-
-func noJitter(time.Duration) time.Duration { return 0 }
 
 func TestNextDelay(t *testing.T) {
 	t.Parallel()
@@ -56,19 +50,6 @@ func TestNextDelay(t *testing.T) {
 	}
 }
 
-func TestUniformJitter(t *testing.T) {
-	t.Parallel()
-	assert.Equal(t, time.Duration(0), eventsource.UniformJitter(0))
-	assert.Equal(t, time.Duration(0), eventsource.UniformJitter(1))
-	for _, d := range []time.Duration{2, time.Millisecond, time.Second, 30 * time.Second} {
-		for range 100 {
-			j := eventsource.UniformJitter(d)
-			require.GreaterOrEqual(t, j, time.Duration(0))
-			require.LessOrEqual(t, j, d/2)
-		}
-	}
-}
-
 func TestRetryAfter(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -102,101 +83,87 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-// scripted starts a server that answers its i-th request with steps[i];
-// the last step answers every later request. It counts the requests.
-func scripted(t *testing.T, steps ...http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+// untilNoContent returns an EventSource on clock, without jitter, for a
+// server that answers the scripts in turn and then 204, which ends the
+// stream; opts come after the clock.
+func untilNoContent(t *testing.T, clock *eventsource.FakeClock, scripts []est.Script, opts ...eventsource.Option) (*eventsource.EventSource, *est.Server) {
 	t.Helper()
-	var requests atomic.Int32
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		i := int(requests.Add(1)) - 1
-		steps[min(i, len(steps)-1)](w, r)
-	})
-	return srv, &requests
+	srv := newServer(t, slices.Concat(scripts, []est.Script{{est.Status(http.StatusNoContent)}})...)
+	return newES(t, srv, slices.Concat([]eventsource.Option{eventsource.WithClock(clock), zeroJitter}, opts)...), srv
 }
 
-// status answers code, with the header pairs given.
-func status(code int, header ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(code)
-	}
-}
-
-// streamOnce answers a stream of s that then ends.
-func streamOnce(s string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		startStream(w)
-		send(w, s)
-	}
-}
-
-// times repeats step n times.
-func times(n int, step http.HandlerFunc) []http.HandlerFunc {
-	steps := make([]http.HandlerFunc, n)
-	for i := range steps {
-		steps[i] = step
-	}
-	return steps
+// failures is n answers of the status code.
+func failures(n, code int) []est.Script {
+	return slices.Repeat([]est.Script{{est.Status(code)}}, n)
 }
 
 func TestBackoff(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		opts  []eventsource.Option
-		steps []http.HandlerFunc // a 204 is added to end the stream
-		want  []time.Duration
+		name    string
+		opts    []eventsource.Option
+		lasting bool         // each attempt lasts a second (lastingAttempts)
+		scripts []est.Script // a 204 is added to end the stream
+		want    []time.Duration
 	}{
 		{
-			name:  "doubles on 500s in a row",
-			steps: times(4, status(http.StatusInternalServerError)),
-			want:  []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second},
+			name:    "doubles on 500s in a row",
+			scripts: failures(4, http.StatusInternalServerError),
+			want:    []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second},
 		},
 		{
-			name:  "jitter of d/2",
-			opts:  []eventsource.Option{eventsource.WithJitter(halfJitter)},
-			steps: times(3, status(http.StatusInternalServerError)),
-			want:  []time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second},
+			name:    "jitter of d/2",
+			opts:    []eventsource.Option{eventsource.WithJitter(halfJitter)},
+			scripts: failures(3, http.StatusInternalServerError),
+			want:    []time.Duration{1500 * time.Millisecond, 3 * time.Second, 6 * time.Second},
 		},
 		{
-			name:  "capped",
-			opts:  []eventsource.Option{eventsource.WithMaxRetryDelay(3 * time.Second)},
-			steps: times(4, status(http.StatusBadGateway)),
-			want:  []time.Duration{1 * time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second},
+			name:    "capped",
+			opts:    []eventsource.Option{eventsource.WithMaxRetryDelay(3 * time.Second)},
+			scripts: failures(4, http.StatusBadGateway),
+			want:    []time.Duration{1 * time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second},
 		},
 		{
 			name: "a 200 that dispatched nothing is a failure in a row",
-			steps: []http.HandlerFunc{
-				streamOnce(""),
-				streamOnce(": comment\n\n"),
-				streamOnce("id: 5\n\ndata: cut off"),
+			scripts: []est.Script{
+				{},
+				{est.Raw(": comment\n\n")},
+				{est.Raw("id: 5\n\ndata: cut off")},
 			},
 			want: []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second},
 		},
 		{
 			name: "resets after a connection delivered an event",
-			steps: []http.HandlerFunc{
-				status(http.StatusInternalServerError),
-				status(http.StatusInternalServerError),
-				streamOnce("data: x\n\n"),
-				status(http.StatusInternalServerError),
-				status(http.StatusInternalServerError),
-			},
+			scripts: slices.Concat(
+				failures(2, http.StatusInternalServerError),
+				[]est.Script{{est.Data("x")}},
+				failures(2, http.StatusInternalServerError),
+			),
 			want: []time.Duration{1 * time.Second, 2 * time.Second, 1 * time.Second, 2 * time.Second, 4 * time.Second},
+		},
+		{
+			// WithRetry(0) reconnects at once the first time, without a
+			// timer, then counts the base as 1 ms: 1ms×2ⁿ (the doc of
+			// WithRetry; docs/design.md, "Reconnection").
+			name:    "WithRetry(0) at once, then 1ms×2ⁿ",
+			opts:    []eventsource.Option{eventsource.WithRetry(0)},
+			lasting: true,
+			scripts: failures(3, http.StatusInternalServerError),
+			want:    []time.Duration{2 * time.Millisecond, 4 * time.Millisecond},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv, requests := scripted(t, append(tc.steps, status(http.StatusNoContent))...)
 			clock := eventsource.NewFakeClock(true)
-			opts := append([]eventsource.Option{eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(time.Second)}, tc.opts...)
-			es := newES(t, srv, opts...)
+			opts := append([]eventsource.Option{eventsource.WithRetry(time.Second)}, tc.opts...)
+			if tc.lasting {
+				opts = append(opts, lastingAttempts(clock))
+			}
+			es, srv := untilNoContent(t, clock, tc.scripts, opts...)
 			require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
 			assert.Equal(t, tc.want, clock.Durations())
-			assert.Equal(t, int32(len(tc.steps)+1), requests.Load())
+			assert.Len(t, srv.Requests(), len(tc.scripts)+1)
 		})
 	}
 }
@@ -209,20 +176,9 @@ func TestBackoffResetsAfterSuccessAfter(t *testing.T) {
 		t.Run(fmt.Sprint(advance), func(t *testing.T) {
 			t.Parallel()
 			release := make(chan struct{})
-			srv, _ := scripted(t,
-				status(http.StatusServiceUnavailable),
-				status(http.StatusServiceUnavailable),
-				func(w http.ResponseWriter, r *http.Request) {
-					startStream(w)
-					select {
-					case <-release:
-					case <-r.Context().Done():
-					}
-				},
-				status(http.StatusNoContent),
-			)
 			clock := eventsource.NewFakeClock(true)
-			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(time.Second))
+			es, _ := untilNoContent(t, clock, append(failures(2, http.StatusServiceUnavailable),
+				est.Script{est.Flush(), est.Wait(release)}), eventsource.WithRetry(time.Second))
 			opened := make(chan struct{}, 1)
 			es.OnOpen(func() { opened <- struct{}{} })
 			done := run(t, es)
@@ -243,31 +199,30 @@ func TestBackoffResetsAfterSuccessAfter(t *testing.T) {
 func TestRetryField(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name  string
-		steps []http.HandlerFunc
-		want  []time.Duration
+		name    string
+		scripts []est.Script // a 204 is added to end the stream
+		want    []time.Duration
 	}{
-		{"with an event", []http.HandlerFunc{streamOnce("retry: 250\ndata: x\n\n")}, []time.Duration{250 * time.Millisecond}},
-		{"drop right after the line", []http.HandlerFunc{streamOnce("retry: 1234\n")}, []time.Duration{1234 * time.Millisecond}},
-		{"leading zeros", []http.HandlerFunc{streamOnce("retry: 0700\n\n")}, []time.Duration{700 * time.Millisecond}},
-		{"bogus value ignored", []http.HandlerFunc{streamOnce("retry: 2000\nretry: 100x\nretry\n")}, []time.Duration{2 * time.Second}},
-		{"base of the backoff", []http.HandlerFunc{
-			streamOnce("retry: 100\n"),
-			status(http.StatusInternalServerError),
-			streamOnce("data: x\n\n"),
+		{"with an event", []est.Script{{est.Raw("retry: 250\ndata: x\n\n")}}, []time.Duration{250 * time.Millisecond}},
+		{"drop right after the line", []est.Script{{est.Raw("retry: 1234\n")}}, []time.Duration{1234 * time.Millisecond}},
+		{"leading zeros", []est.Script{{est.Raw("retry: 0700\n\n")}}, []time.Duration{700 * time.Millisecond}},
+		{"bogus value ignored", []est.Script{{est.Raw("retry: 2000\nretry: 100x\nretry\n")}}, []time.Duration{2 * time.Second}},
+		{"base of the backoff", []est.Script{
+			{est.Raw("retry: 100\n")},
+			{est.Status(http.StatusInternalServerError)},
+			{est.Raw("data: x\n\n")},
 		}, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 100 * time.Millisecond}},
-		{"kept across connections", []http.HandlerFunc{
-			streamOnce("retry: 100\ndata: x\n\n"),
-			streamOnce("data: y\n\n"),
+		{"kept across connections", []est.Script{
+			{est.Raw("retry: 100\ndata: x\n\n")},
+			{est.Raw("data: y\n\n")},
 		}, []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}},
-		{"retry: 0 is at once", []http.HandlerFunc{streamOnce("retry: 0\ndata: x\n\n")}, nil},
+		{"retry: 0 is at once", []est.Script{{est.Raw("retry: 0\ndata: x\n\n")}}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv, _ := scripted(t, append(tc.steps, status(http.StatusNoContent))...)
 			clock := eventsource.NewFakeClock(true)
-			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(3*time.Second), lastingAttempts(clock))
+			es, _ := untilNoContent(t, clock, tc.scripts, eventsource.WithRetry(3*time.Second), lastingAttempts(clock))
 			require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
 			assert.Equal(t, tc.want, clock.Durations())
 		})
@@ -278,31 +233,30 @@ func TestRetryAfterFloor(t *testing.T) {
 	t.Parallel()
 	date := eventsource.NewFakeClock(false).Now().Add(90 * time.Second).Format(http.TimeFormat)
 	tests := []struct {
-		name string
-		step http.HandlerFunc
-		opts []eventsource.Option
-		want time.Duration
+		name   string
+		status est.Step
+		opts   []eventsource.Option
+		want   time.Duration
 	}{
-		{"seconds on 429", status(http.StatusTooManyRequests, "Retry-After", "120"), nil, 120 * time.Second},
-		{"HTTP-date on 503", status(http.StatusServiceUnavailable, "Retry-After", date), nil, 90 * time.Second},
-		{"the cap does not shorten it", status(http.StatusServiceUnavailable, "Retry-After", "60"),
+		{"seconds on 429", est.Status(http.StatusTooManyRequests, "Retry-After", "120"), nil, 120 * time.Second},
+		{"HTTP-date on 503", est.Status(http.StatusServiceUnavailable, "Retry-After", date), nil, 90 * time.Second},
+		{"the cap does not shorten it", est.Status(http.StatusServiceUnavailable, "Retry-After", "60"),
 			[]eventsource.Option{eventsource.WithMaxRetryDelay(5 * time.Second)}, 60 * time.Second},
-		{"a floor only", status(http.StatusTooManyRequests, "Retry-After", "1"),
+		{"a floor only", est.Status(http.StatusTooManyRequests, "Retry-After", "1"),
 			[]eventsource.Option{eventsource.WithRetry(3 * time.Second)}, 3 * time.Second},
-		{"with WithRetry(0)", status(http.StatusTooManyRequests, "Retry-After", "5"),
+		{"with WithRetry(0)", est.Status(http.StatusTooManyRequests, "Retry-After", "5"),
 			[]eventsource.Option{eventsource.WithRetry(0)}, 5 * time.Second},
-		{"seconds capped at an hour", status(http.StatusServiceUnavailable, "Retry-After", "999999999999"), nil, time.Hour},
-		{"year 9999 capped at an hour", status(http.StatusServiceUnavailable, "Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"), nil, time.Hour},
-		{"WithMaxRetryAfter", status(http.StatusTooManyRequests, "Retry-After", "3600"),
+		{"seconds capped at an hour", est.Status(http.StatusServiceUnavailable, "Retry-After", "999999999999"), nil, time.Hour},
+		{"year 9999 capped at an hour", est.Status(http.StatusServiceUnavailable, "Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"), nil, time.Hour},
+		{"WithMaxRetryAfter", est.Status(http.StatusTooManyRequests, "Retry-After", "3600"),
 			[]eventsource.Option{eventsource.WithMaxRetryAfter(10 * time.Minute)}, 10 * time.Minute},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv, _ := scripted(t, tc.step, status(http.StatusNoContent))
 			clock := eventsource.NewFakeClock(true)
-			opts := append([]eventsource.Option{eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(time.Second)}, tc.opts...)
-			es := newES(t, srv, opts...)
+			opts := append([]eventsource.Option{eventsource.WithRetry(time.Second)}, tc.opts...)
+			es, _ := untilNoContent(t, clock, []est.Script{{tc.status}}, opts...)
 			require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
 			assert.Equal(t, []time.Duration{tc.want}, clock.Durations())
 		})
@@ -317,22 +271,22 @@ func TestRetryAfterFloor(t *testing.T) {
 func TestAttemptGap(t *testing.T) {
 	t.Parallel()
 	const gap, burst, attempts = 250 * time.Millisecond, 3, 40
+	retryZero := est.Script{est.Raw("retry: 0\ndata: x\n\n")}
 	for _, tc := range []struct {
 		name    string
 		lasting time.Duration // how long each connection stays open, on the fake clock
-		step    http.HandlerFunc
+		scripts []est.Script  // a 204 is added to end the stream
 	}{
-		{"retry: 0 and a close, again and again", 0, streamOnce("retry: 0\ndata: x\n\n")},
-		{"failures with WithRetry(0)", 0, status(http.StatusServiceUnavailable)},
-		{"connections open 100 ms", 100 * time.Millisecond, streamOnce("retry: 0\ndata: x\n\n")},
-		{"connections open a second", time.Second, streamOnce("retry: 0\ndata: x\n\n")},
+		{"retry: 0 and a close, again and again", 0, slices.Repeat([]est.Script{retryZero}, attempts)},
+		{"failures with WithRetry(0)", 0, failures(attempts, http.StatusServiceUnavailable)},
+		{"connections open 100 ms", 100 * time.Millisecond, slices.Repeat([]est.Script{retryZero}, attempts)},
+		{"connections open a second", time.Second, slices.Repeat([]est.Script{retryZero}, attempts)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv, _ := scripted(t, append(times(attempts, tc.step), status(http.StatusNoContent))...)
 			clock := eventsource.NewFakeClock(true)
 			var starts []time.Time // on Run's goroutine
-			es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(0),
+			es, _ := untilNoContent(t, clock, tc.scripts, eventsource.WithRetry(0),
 				eventsource.WithRequestHook(func(*http.Request) error {
 					starts = append(starts, clock.Now())
 					clock.Advance(tc.lasting)
@@ -354,222 +308,116 @@ func TestAttemptGap(t *testing.T) {
 	}
 }
 
-// lastingAttempts makes each attempt last a second on clock, so that the
-// least gap between attempts (TestAttemptGap) does not hide the backoff.
-func lastingAttempts(clock *eventsource.FakeClock) eventsource.Option {
-	return eventsource.WithRequestHook(func(*http.Request) error {
-		clock.Advance(time.Second)
-		return nil
-	})
-}
-
-// TestRetryZero: WithRetry(0) reconnects at once the first time, without a
-// timer, then counts the base as 1 ms: 1ms×2ⁿ (DESIGN.md's edge rules).
-func TestRetryZero(t *testing.T) {
+// TestStatusSequence answers 500, 503 with Retry-After in seconds, 503 with
+// an HTTP-date, 429, 408, 502, then 200: each is retried after the backoff,
+// never less than its Retry-After, and OnError gets a *StatusError for each,
+// while ReadyState is Connecting.
+func TestStatusSequence(t *testing.T) {
 	t.Parallel()
-	srv, requests := scripted(t, append(times(3, status(http.StatusInternalServerError)), status(http.StatusNoContent))...)
 	clock := eventsource.NewFakeClock(true)
-	es := newES(t, srv, eventsource.WithClock(clock), zeroJitter, eventsource.WithRetry(0), lastingAttempts(clock))
-	require.ErrorIs(t, recv(t, run(t, es)), eventsource.ErrNoContent)
-	assert.Equal(t, []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}, clock.Durations())
-	assert.Equal(t, int32(4), requests.Load())
-}
+	// The waits of 1 s and 7 s pass on the clock before the response that
+	// carries the date, 90 s ahead by then.
+	date := clock.Now().Add(98 * time.Second).UTC().Format(http.TimeFormat)
+	srv := newServer(t,
+		est.Script{est.Status(500), est.Raw("down")},
+		est.Script{est.Status(503, "Retry-After", "7")},
+		est.Script{est.Status(503, "Retry-After", date)},
+		est.Script{est.Status(429, "Retry-After", "2")},
+		est.Script{est.Status(408)},
+		est.Script{est.Status(502)},
+		est.Script{est.Send(est.Event{ID: "1", Data: "ok"}), est.Stall()},
+	)
+	es := newES(t, srv, eventsource.WithClock(clock), zeroJitter,
+		eventsource.WithRetry(time.Second), eventsource.WithMaxRetryDelay(time.Minute))
+	tp := listen(es)
+	tp.stopAt = 1
+	require.NoError(t, recv(t, run(t, es)))
 
-// reply answers code with a body, and the header X-Reason: token.
-func reply(code int, contentType, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Reason", "token")
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, body)
+	type status struct {
+		Code       int
+		RetryAfter time.Duration
+		Header     string
 	}
-}
-
-// TestStatusEndsStream: these responses end the stream after one request.
-func TestStatusEndsStream(t *testing.T) {
-	t.Parallel()
-	const body = `{"error":"no"}`
-	tests := []struct {
-		name    string
-		handler http.HandlerFunc
-		want    error // a sentinel; nil for a *StatusError
-		code    int
-		body    string
-	}{
-		{"204", status(http.StatusNoContent), eventsource.ErrNoContent, 0, ""},
-		{"text/html", reply(http.StatusOK, "text/html", "<p>data: x</p>\n\n"), eventsource.ErrContentType, 0, ""},
-		{"text/plain", reply(http.StatusOK, "text/plain; charset=utf-8", "data: x\n\n"), eventsource.ErrContentType, 0, ""},
-		{"no Content-Type", reply(http.StatusOK, "", ""), eventsource.ErrContentType, 0, ""},
-		{"401", reply(http.StatusUnauthorized, "application/json", body), nil, http.StatusUnauthorized, body},
-		{"403", reply(http.StatusForbidden, "application/json", body), nil, http.StatusForbidden, body},
-		{"404", reply(http.StatusNotFound, "text/event-stream", body), nil, http.StatusNotFound, body},
-		{"410", reply(http.StatusGone, "application/json", body), nil, http.StatusGone, body},
-		{"300 without Location", reply(http.StatusMultipleChoices, "text/event-stream", body), nil, http.StatusMultipleChoices, body},
-		{"304", reply(http.StatusNotModified, "", ""), nil, http.StatusNotModified, ""},
-		{"205", reply(http.StatusResetContent, "text/event-stream", ""), nil, http.StatusResetContent, ""},
-		{"299", reply(299, "text/event-stream", body), nil, 299, body},
+	var got []status
+	for _, err := range tp.errs {
+		var se *eventsource.StatusError
+		require.ErrorAs(t, err, &se)
+		got = append(got, status{se.StatusCode, se.RetryAfter, se.Header.Get("Retry-After")})
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv, requests := scripted(t, tc.handler)
-			es := newES(t, srv, autoClock())
-			var errs []error
-			es.OnError(func(err error) {
-				assert.Equal(t, eventsource.Closed, es.ReadyState())
-				errs = append(errs, err)
-			})
-			var events int
-			es.OnEvent(func(eventsource.Event) { events++ })
-			err := recv(t, run(t, es))
-			if tc.want != nil {
-				require.ErrorIs(t, err, tc.want)
-			} else {
-				var se *eventsource.StatusError
-				require.ErrorAs(t, err, &se)
-				assert.Equal(t, tc.code, se.StatusCode)
-				assert.Equal(t, "token", se.Header.Get("X-Reason"))
-				assert.Equal(t, tc.body, se.Body)
-			}
-			assert.Equal(t, int32(1), requests.Load(), "a single request")
-			require.Len(t, errs, 1)
-			assert.Equal(t, err, errs[0], "OnError got the error that Run returned")
-			assert.Zero(t, events)
-			assert.Equal(t, eventsource.Closed, es.ReadyState())
-		})
+	assert.Equal(t, []status{
+		{500, 0, ""}, {503, 7 * time.Second, "7"}, {503, 90 * time.Second, date}, {429, 2 * time.Second, "2"}, {408, 0, ""}, {502, 0, ""},
+	}, got)
+	assert.Equal(t, slices.Repeat([]eventsource.ReadyState{eventsource.Connecting}, 6), tp.states)
+	// base 1s doubling: 1s, 2s→7s (Retry-After), 4s→90s (date), 8s (over 2s), 16s, 32s.
+	assert.Equal(t, []time.Duration{time.Second, 7 * time.Second, 90 * time.Second, 8 * time.Second, 16 * time.Second, 32 * time.Second},
+		clock.Durations())
+	assert.Equal(t, []eventsource.Event{{Type: "message", Data: "ok", ID: "1"}}, tp.events)
+	assert.Equal(t, 1, tp.opens)
+	reqs := srv.Requests()
+	require.Len(t, reqs, 7)
+	for i, req := range reqs {
+		assert.Equal(t, http.MethodGet, req.Method, "request %d", i)
+		assert.Equal(t, "text/event-stream", req.Header.Get("Accept"), "request %d", i)
+		assert.Equal(t, "no-cache", req.Header.Get("Cache-Control"), "request %d", i)
 	}
 }
 
-func TestStatusErrorBody(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, body, want string
-	}{
-		{"short", "nope", "nope"},
-		{"first KiB", strings.Repeat("x", 3000), strings.Repeat("x", 1024)},
-		{"cut at a UTF-8 boundary", strings.Repeat("x", 1022) + "€€", strings.Repeat("x", 1022)},
-		{"invalid UTF-8", "a\xffb", "a\uFFFDb"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				w.WriteHeader(http.StatusBadRequest)
-				_, _ = io.WriteString(w, tc.body)
-			})
-			es := newES(t, srv)
-			var se *eventsource.StatusError
-			require.ErrorAs(t, recv(t, run(t, es)), &se)
-			assert.Equal(t, tc.want, se.Body)
-		})
-	}
-}
-
-func TestContentTypeAccepted(t *testing.T) {
-	t.Parallel()
-	for _, ct := range []string{"text/event-stream", "text/event-stream; charset=utf-8", "text/event-stream;", "Text/Event-Stream", "text/event-stream;charset=windows-1252"} {
-		t.Run(ct, func(t *testing.T) {
-			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", ct)
-				send(w, "data: ok\xe2\x80\xa6\n\n")
-				<-r.Context().Done()
-			})
-			es := newES(t, srv)
-			var got []string
-			es.OnMessage(func(ev eventsource.Event) {
-				got = append(got, ev.Data)
-				es.Close()
-			})
-			require.NoError(t, recv(t, run(t, es)))
-			assert.Equal(t, []string{"ok…"}, got)
-		})
-	}
-}
-
-func TestRetriedStatuses(t *testing.T) {
-	t.Parallel()
-	for _, code := range []int{
-		http.StatusRequestTimeout, http.StatusTooManyRequests,
-		http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable,
-	} {
-		t.Run(fmt.Sprint(code), func(t *testing.T) {
-			t.Parallel()
-			srv, requests := scripted(t, status(code), func(w http.ResponseWriter, r *http.Request) {
-				startStream(w)
-				send(w, "data: back\n\n")
-				<-r.Context().Done()
-			})
-			es := newES(t, srv, autoClock())
-			var errs []error
-			es.OnError(func(err error) {
-				assert.Equal(t, eventsource.Connecting, es.ReadyState())
-				errs = append(errs, err)
-			})
-			es.OnMessage(func(eventsource.Event) { es.Close() })
-			require.NoError(t, recv(t, run(t, es)))
-			require.Len(t, errs, 1)
-			var se *eventsource.StatusError
-			require.ErrorAs(t, errs[0], &se)
-			assert.Equal(t, code, se.StatusCode)
-			assert.Equal(t, int32(2), requests.Load())
-		})
-	}
-}
-
+// TestMaxRetries: WithMaxRetries(n) gives up after n failed reconnections
+// in a row; a connection that delivered an event resets the count; 0 never
+// reconnects. Run's error wraps the last failure, and ReadyState is Closed
+// during the OnError that no reconnection follows.
 func TestMaxRetries(t *testing.T) {
 	t.Parallel()
-	for _, n := range []int{1, 3} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
+	fail := est.Script{est.Status(http.StatusInternalServerError)}
+	event := est.Script{est.Data("x")}
+	c, closed := eventsource.Connecting, eventsource.Closed
+	tests := []struct {
+		name     string
+		n        int
+		scripts  []est.Script
+		eof      bool                     // Run returns io.EOF; else a *StatusError of the last 500
+		requests int                      // why so many: the name
+		states   []eventsource.ReadyState // during each OnError, one reconnection wait before each but the last
+		messages []string
+	}{
+		{"1", 1, []est.Script{fail}, false, 2, []eventsource.ReadyState{c, closed}, nil},
+		{"3", 3, []est.Script{fail}, false, 4, []eventsource.ReadyState{c, c, c, closed}, nil},
+		{"500, then an event resets the count, then 500 and one retry", 1, []est.Script{fail, event, fail}, false, 3,
+			[]eventsource.ReadyState{c, c, closed}, []string{"x"}},
+		{"0: no reconnection, even after a good connection", 0, []est.Script{event}, true, 1,
+			[]eventsource.ReadyState{closed}, []string{"x"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv, requests := scripted(t, status(http.StatusInternalServerError))
+			srv := newServer(t, tc.scripts...)
 			clock := eventsource.NewFakeClock(true)
-			es := newES(t, srv, eventsource.WithClock(clock), eventsource.WithMaxRetries(n))
+			es := newES(t, srv, eventsource.WithClock(clock), eventsource.WithMaxRetries(tc.n))
 			var states []eventsource.ReadyState
 			es.OnError(func(error) { states = append(states, es.ReadyState()) })
+			var messages []string
+			es.OnMessage(func(ev eventsource.Event) { messages = append(messages, ev.Data) })
 			err := recv(t, run(t, es))
-			var se *eventsource.StatusError
-			require.ErrorAs(t, err, &se, "Run's error wraps the last failure")
-			assert.Equal(t, http.StatusInternalServerError, se.StatusCode)
-			assert.Equal(t, int32(1+n), requests.Load())
-			assert.Len(t, clock.Durations(), n)
-			want := append(slices.Repeat([]eventsource.ReadyState{eventsource.Connecting}, n), eventsource.Closed)
-			assert.Equal(t, want, states, "ReadyState during each OnError: Closed when no reconnection follows")
+			if tc.eof {
+				require.ErrorIs(t, err, io.EOF)
+			} else {
+				var se *eventsource.StatusError
+				require.ErrorAs(t, err, &se, "Run's error wraps the last failure")
+				assert.Equal(t, http.StatusInternalServerError, se.StatusCode)
+			}
+			assert.Len(t, srv.Requests(), tc.requests, tc.name)
+			assert.Len(t, clock.Durations(), len(tc.states)-1)
+			assert.Equal(t, tc.states, states, "ReadyState during each OnError: Closed when no reconnection follows")
+			assert.Equal(t, tc.messages, messages)
 		})
 	}
-}
-
-func TestMaxRetriesResetBySuccess(t *testing.T) {
-	t.Parallel()
-	srv, requests := scripted(t,
-		status(http.StatusInternalServerError),
-		streamOnce("data: x\n\n"),
-		status(http.StatusInternalServerError),
-	)
-	es := newES(t, srv, autoClock(), eventsource.WithMaxRetries(1))
-	var se *eventsource.StatusError
-	require.ErrorAs(t, recv(t, run(t, es)), &se)
-	assert.Equal(t, int32(3), requests.Load(), "500, then an event resets the count, then 500 and one retry")
-}
-
-func TestMaxRetriesZero(t *testing.T) {
-	t.Parallel()
-	srv, requests := scripted(t, streamOnce("data: x\n\n"))
-	es := newES(t, srv, autoClock(), eventsource.WithMaxRetries(0))
-	var got []string
-	es.OnMessage(func(ev eventsource.Event) { got = append(got, ev.Data) })
-	require.ErrorIs(t, recv(t, run(t, es)), io.EOF)
-	assert.Equal(t, []string{"x"}, got)
-	assert.Equal(t, int32(1), requests.Load(), "no reconnection, even after a good connection")
 }
 
 func TestRetryPolicy(t *testing.T) {
 	t.Parallel()
-	srv, requests := scripted(t, streamOnce("data: x\n\n"))
+	srv := newServer(t, est.Script{est.Data("x")})
 	var seen []error
-	es := newES(t, srv, autoClock(), eventsource.WithRetryPolicy(func(err error) bool {
+	es := newES(t, srv, fastRetry(), eventsource.WithRetryPolicy(func(err error) bool {
 		seen = append(seen, err)
 		return false
 	}))
@@ -579,7 +427,7 @@ func TestRetryPolicy(t *testing.T) {
 		errs = append(errs, err)
 	})
 	require.ErrorIs(t, recv(t, run(t, es)), io.EOF)
-	assert.Equal(t, int32(1), requests.Load())
+	assert.Len(t, srv.Requests(), 1)
 	require.Len(t, seen, 1)
 	require.ErrorIs(t, seen[0], io.EOF, "a clean end of stream is an error wrapping io.EOF")
 	require.Len(t, errs, 1)

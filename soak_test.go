@@ -1,12 +1,9 @@
 package eventsource_test
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -18,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/go-eventsource/eventsource"
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
 var soak = flag.Duration("soak", 0, "run TestSoak for this long, e.g. -soak=30s, instead of a fixed 300 reconnections")
@@ -34,56 +32,37 @@ var soak = flag.Duration("soak", 0, "run TestSoak for this long, e.g. -soak=30s,
 // It does not call t.Parallel: other tests would change what it counts.
 func TestSoak(t *testing.T) {
 	const reconnections = 300
-	// A plain handler, not eventsourcetest: that records every request, and
-	// the heap would grow with them.
+	ev := func(i int) string { return fmt.Sprintf("id: %d\ndata: event %d\n\n", i, i) }
 	var conns atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := newServer(t, est.Script{est.Func(func(req est.Request) est.Script {
 		next := 1
-		if id := r.Header.Get("Last-Event-ID"); id != "" {
-			n, err := strconv.Atoi(id)
+		if req.LastEventID != "" {
+			n, err := strconv.Atoi(req.LastEventID)
 			if err != nil {
-				w.WriteHeader(http.StatusBadRequest)
-				return
+				return est.Script{est.Status(http.StatusBadRequest)}
 			}
 			next = n + 1
 		}
-		ev := func(i int) string { return fmt.Sprintf("id: %d\ndata: event %d\n\n", i, i) }
-		send := func(s string) {
-			_, _ = io.WriteString(w, s)
-			w.(http.Flusher).Flush()
-		}
-		n := conns.Add(1) % 7
-		if n != 3 && n != 4 {
-			w.Header().Set("Content-Type", "text/event-stream")
-			w.WriteHeader(http.StatusOK)
-		}
-		switch n {
+		switch conns.Add(1) % 7 {
 		case 0: // a clean end
-			send(ev(next) + ev(next+1))
+			return est.Script{est.Raw(ev(next) + ev(next+1))}
 		case 1: // a drop between events
-			send(ev(next))
-			panic(http.ErrAbortHandler)
+			return est.Script{est.Raw(ev(next)), est.Drop()}
 		case 2: // a drop inside an event
-			send(ev(next) + ev(next + 1)[:9])
-			panic(http.ErrAbortHandler)
+			return est.Script{est.Raw(ev(next) + ev(next + 1)[:9]), est.Drop()}
 		case 3:
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusServiceUnavailable)
+			return est.Script{est.Status(http.StatusServiceUnavailable, "Retry-After", "1")}
 		case 4: // no response
-			panic(http.ErrAbortHandler)
+			return est.Script{est.Drop()}
 		case 5: // a cut event after a comment and "retry:"
-			send(": heartbeat\nretry: 0\n" + ev(next) + "id: cut\n")
+			return est.Script{est.Raw(": heartbeat\nretry: 0\n" + ev(next) + "id: cut\n")}
 		default: // byte by byte, then a cut event
-			for _, b := range []byte(ev(next)) {
-				send(string(b))
-			}
-			send("data: cut")
+			return est.Script{est.Drip(est.Raw(ev(next))), est.Raw("data: cut")}
 		}
-	}))
-	defer srv.Close()
+	})})
 
 	clock := eventsource.NewFakeClock(true)
-	es := newSoakES(t, srv.URL, srv.Client(), clock)
+	es := newES(t, srv, eventsource.WithRetry(0), eventsource.WithClock(clock)) // at once, and the backoff waits too
 	last := 0
 	var errs int
 	es.OnEvent(func(ev eventsource.Event) {
@@ -97,6 +76,7 @@ func TestSoak(t *testing.T) {
 	lastLog := start
 	es.OnError(func(error) {
 		errs++
+		srv.ClearRequests() // the server's record would grow with the reconnections
 		now := time.Now()
 		if *soak == 0 && errs >= reconnections || *soak > 0 && now.Sub(start) >= *soak {
 			es.Close()
@@ -123,7 +103,7 @@ func TestSoak(t *testing.T) {
 	}()
 	var err error
 	select {
-	case err = <-runCtx(t, context.Background(), es):
+	case err = <-run(t, es):
 	case <-time.After(*soak + 5*time.Second):
 		t.Fatal("Run did not return")
 	}
@@ -146,15 +126,6 @@ func TestSoak(t *testing.T) {
 	// The fake clock keeps the duration of every timer, 8 bytes each.
 	clockBytes := uint64(16 * len(clock.Durations()))
 	assert.Less(t, heapAfter, heap+1<<20+clockBytes, "live heap")
-}
-
-// newSoakES returns the EventSource of TestSoak: it reconnects at once
-// (WithRetry(0)), and its backoff waits pass at once (clock).
-func newSoakES(t *testing.T, url string, client *http.Client, clock *eventsource.FakeClock) *eventsource.EventSource {
-	t.Helper()
-	es, err := eventsource.New(url, eventsource.WithHTTPClient(client), eventsource.WithRetry(0), eventsource.WithClock(clock))
-	require.NoError(t, err)
-	return es
 }
 
 // settled returns the number of goroutines and the live heap after a GC.

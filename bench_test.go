@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-eventsource/eventsource"
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
 // A benchWorkload is a whole event stream held in memory and the number of
@@ -114,6 +115,39 @@ func BenchmarkDecoder(b *testing.B) {
 			events := float64(b.N) * float64(w.events)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/events, "ns/event")
 			b.ReportMetric(float64(ms.Mallocs-mallocs)/events, "allocs/event")
+		})
+	}
+}
+
+// BenchmarkEventSource measures the whole client on loopback: a server
+// writes each workload of benchWorkloads once, and the EventSource reads it,
+// counting the events in OnEvent and closing on the last.
+func BenchmarkEventSource(b *testing.B) {
+	for _, w := range benchWorkloads() {
+		b.Run(w.name, func(b *testing.B) {
+			srv := newServer(b, est.Script{est.Raw(string(w.in)), est.Stall()})
+			client := srv.Client()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(w.in)))
+			for b.Loop() {
+				es, err := eventsource.New(srv.URL, eventsource.WithHTTPClient(client), eventsource.WithMaxRetries(0))
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				es.OnEvent(func(eventsource.Event) {
+					if n++; n == w.events {
+						es.Close()
+					}
+				})
+				if err := es.Run(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				if n != w.events {
+					b.Fatalf("got %d events, want %d", n, w.events)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*float64(w.events)), "ns/event")
 		})
 	}
 }

@@ -1,0 +1,57 @@
+package eventsource
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestIndexByte checks the quick path against bytes.IndexByte: every
+// length around its two words, with the byte (and bytes next to it in value)
+// at every position, once and twice.
+func TestIndexByte(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		for at := -1; at < n; at++ {
+			for _, c := range []byte{'\n', '\r'} {
+				b := bytes.Repeat([]byte{c + 1}, n)
+				if at >= 0 {
+					b[at] = c
+					if at+3 < n {
+						b[at+3] = c
+					}
+					if at > 0 {
+						b[at-1] = c - 1
+					}
+				}
+				assert.Equal(t, bytes.IndexByte(b, c), indexByte(b, c), "%q in %q", c, b)
+			}
+		}
+	}
+}
+
+// TestLineEnd checks lineEnd against two bytes.IndexByte calls: every
+// length around its two words, with CR and LF at every position.
+func TestLineEnd(t *testing.T) {
+	want := func(b []byte) int {
+		i, j := bytes.IndexByte(b, '\n'), bytes.IndexByte(b, '\r')
+		if i < 0 || (j >= 0 && j < i) {
+			return j
+		}
+		return i
+	}
+	for n := 0; n <= 40; n++ {
+		for at := -1; at < n; at++ {
+			for _, first := range []byte{'\n', '\r'} {
+				b := bytes.Repeat([]byte{'\x0b'}, n) // between LF and CR
+				if at >= 0 {
+					b[at] = first
+					if at+2 < n {
+						b[at+2] = '\n' + '\r' - first
+					}
+				}
+				assert.Equal(t, want(b), lineEnd(b), "%q", b)
+			}
+		}
+	}
+}
