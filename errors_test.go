@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -97,7 +98,10 @@ func TestErrorsAreActionable(t *testing.T) {
 			check: func(t *testing.T, err error) {
 				var op *net.OpError
 				require.ErrorAs(t, err, &op)
-				require.ErrorIs(t, err, syscall.ECONNREFUSED)
+				require.Equal(t, "dial", op.Op)
+				if runtime.GOOS != "js" { // js's in-memory network flattens the errno into a string
+					require.ErrorIs(t, err, syscall.ECONNREFUSED)
+				}
 			},
 		},
 		{
