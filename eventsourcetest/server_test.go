@@ -18,7 +18,11 @@ import (
 	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// On js the runtime parks a runtime.handleEvent goroutine for each call
+// from JavaScript, such as a timer firing; it is not the package's.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
+}
 
 func TestSteps(t *testing.T) {
 	t.Parallel()
