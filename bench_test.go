@@ -7,10 +7,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/go-eventsource/eventsource"
-	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
+
+import "github.com/go-eventsource/eventsource"
+import est "github.com/go-eventsource/eventsource/eventsourcetest"
 
 // A benchWorkload is a whole event stream held in memory and the number of
 // events a Decoder finds in it.

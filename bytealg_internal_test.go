@@ -3,9 +3,9 @@ package eventsource
 import (
 	"bytes"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
 )
+
+import "github.com/stretchr/testify/assert"
 
 // TestIndexByte checks the quick path against bytes.IndexByte: every
 // length around its two words, with the byte (and bytes next to it in value)

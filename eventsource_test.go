@@ -13,13 +13,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/go-eventsource/eventsource"
-	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
+
+import "github.com/stretchr/testify/assert"
+import "github.com/stretchr/testify/require"
+
+import "github.com/go-eventsource/eventsource"
+import est "github.com/go-eventsource/eventsource/eventsourcetest"
 
 // This file tests the life of an EventSource: Close, the end of the
 // context, a second Run and a panicking callback at every point of it, the

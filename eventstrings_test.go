@@ -5,12 +5,12 @@ import (
 	"io"
 	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/go-eventsource/eventsource"
 )
+
+import "github.com/stretchr/testify/assert"
+import "github.com/stretchr/testify/require"
+
+import "github.com/go-eventsource/eventsource"
 
 // TestDecoderLongDataLines decodes data lines longer than the read buffer
 // holds, which the Decoder reads straight into a buffer that then becomes

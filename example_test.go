@@ -13,10 +13,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/go-eventsource/eventsource"
-	"github.com/go-eventsource/eventsource/eventsourcetest"
 )
+
+import "github.com/go-eventsource/eventsource"
+import "github.com/go-eventsource/eventsource/eventsourcetest"
 
 func Example() {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

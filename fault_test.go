@@ -11,13 +11,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/go-eventsource/eventsource"
-	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
+
+import "github.com/stretchr/testify/assert"
+import "github.com/stretchr/testify/require"
+
+import "github.com/go-eventsource/eventsource"
+import est "github.com/go-eventsource/eventsource/eventsourcetest"
 
 // This file holds the fault tests: a hostile or broken server
 // (eventsourcetest) drops connections at any byte, over every transport,

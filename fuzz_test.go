@@ -16,14 +16,14 @@ import (
 	"testing/iotest"
 	"time"
 	"unicode/utf8"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
-
-	"github.com/go-eventsource/eventsource"
-	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
+
+import "github.com/stretchr/testify/assert"
+import "github.com/stretchr/testify/require"
+import "go.uber.org/goleak"
+
+import "github.com/go-eventsource/eventsource"
+import est "github.com/go-eventsource/eventsource/eventsourcetest"
 
 // FuzzDecoder decodes arbitrary streams with a small maximum event size and
 // checks that the Decoder does not panic, reports only valid UTF-8, keeps

@@ -14,14 +14,14 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
-
-	"github.com/go-eventsource/eventsource"
-	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
+
+import "github.com/stretchr/testify/assert"
+import "github.com/stretchr/testify/require"
+import "go.uber.org/goleak"
+
+import "github.com/go-eventsource/eventsource"
+import est "github.com/go-eventsource/eventsource/eventsourcetest"
 
 // This file holds TestMain and the helpers that the tests share: servers
 // (eventsourcetest, or a raw listener where HTTP itself must break), an

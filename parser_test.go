@@ -8,12 +8,12 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/go-eventsource/eventsource"
 )
+
+import "github.com/stretchr/testify/assert"
+import "github.com/stretchr/testify/require"
+
+import "github.com/go-eventsource/eventsource"
 
 // A decoderCase is one stream and everything a Decoder must report for it.
 type decoderCase struct {

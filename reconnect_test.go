@@ -7,13 +7,13 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/go-eventsource/eventsource"
-	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
+
+import "github.com/stretchr/testify/assert"
+import "github.com/stretchr/testify/require"
+
+import "github.com/go-eventsource/eventsource"
+import est "github.com/go-eventsource/eventsource/eventsourcetest"
 
 func TestNextDelay(t *testing.T) {
 	t.Parallel()

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/go-eventsource/eventsource"
 )
+
+import "github.com/stretchr/testify/assert"
+import "github.com/stretchr/testify/require"
+
+import "github.com/go-eventsource/eventsource"
 
 // TestDecoderMaxEventSizeBoundsReads feeds a 16 MiB line or event: the
 // Decoder must give up with ErrEventTooLarge after reading about the maximum

@@ -5,13 +5,13 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/go-eventsource/eventsource"
-	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
+
+import "github.com/stretchr/testify/assert"
+import "github.com/stretchr/testify/require"
+
+import "github.com/go-eventsource/eventsource"
+import est "github.com/go-eventsource/eventsource/eventsourcetest"
 
 // TestStats proves the counters that a metrics exporter polls.
 func TestStats(t *testing.T) {

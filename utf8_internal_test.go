@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/stretchr/testify/assert"
 )
+
+import "github.com/stretchr/testify/assert"
 
 // TestValidUTF8 checks the quick path against utf8.Valid: every length
 // around its word size and threshold, with a non-ASCII byte (valid or not)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"time"
 
@@ -91,11 +92,10 @@ func ExampleStatus() {
 	)
 	defer srv.Close()
 
-	es, err := eventsource.New(srv.URL,
-		eventsource.WithHTTPClient(srv.Client()), eventsource.WithRetry(time.Millisecond))
+	// A plain HTTP server needs no client of its own.
+	es, err := eventsource.New(srv.URL, eventsource.WithRetry(time.Millisecond))
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	es.OnError(func(err error) {
 		var se *eventsource.StatusError
@@ -124,11 +124,9 @@ func ExampleServer_WaitRequests() {
 	)
 	defer srv.Close()
 
-	es, err := eventsource.New(srv.URL,
-		eventsource.WithHTTPClient(srv.Client()), eventsource.WithRetry(time.Millisecond))
+	es, err := eventsource.New(srv.URL, eventsource.WithRetry(time.Millisecond))
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- es.Run(context.Background()) }()

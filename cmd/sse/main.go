@@ -256,23 +256,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *method != "" {
 		opts = append(opts, eventsource.WithMethod(*method))
 	}
-	if set["last-event-id"] {
-		opts = append(opts, eventsource.WithLastEventID(*lastEventID))
-	}
-	if set["retry"] {
-		opts = append(opts, eventsource.WithRetry(*retry))
-	}
-	if set["max-retry-delay"] {
-		opts = append(opts, eventsource.WithMaxRetryDelay(*maxRetryDelay))
-	}
-	if set["max-retries"] {
-		opts = append(opts, eventsource.WithMaxRetries(*maxRetries))
-	}
-	if set["idle-timeout"] {
-		opts = append(opts, eventsource.WithIdleTimeout(*idleTimeout))
-	}
-	if set["max-event-size"] {
-		opts = append(opts, eventsource.WithMaxEventSize(*maxEventSize))
+	// The flags given, and only those, become options: the library's
+	// defaults stay the defaults.
+	for _, f := range []struct {
+		name string
+		opt  func() eventsource.Option
+	}{
+		{"last-event-id", func() eventsource.Option { return eventsource.WithLastEventID(*lastEventID) }},
+		{"retry", func() eventsource.Option { return eventsource.WithRetry(*retry) }},
+		{"max-retry-delay", func() eventsource.Option { return eventsource.WithMaxRetryDelay(*maxRetryDelay) }},
+		{"max-retries", func() eventsource.Option { return eventsource.WithMaxRetries(*maxRetries) }},
+		{"idle-timeout", func() eventsource.Option { return eventsource.WithIdleTimeout(*idleTimeout) }},
+		{"max-event-size", func() eventsource.Option { return eventsource.WithMaxEventSize(*maxEventSize) }},
+	} {
+		if set[f.name] {
+			opts = append(opts, f.opt())
+		}
 	}
 	es, err := eventsource.New(withScheme(positional[0]), opts...)
 	if err != nil {
@@ -436,14 +435,15 @@ func describe(err error) string {
 
 func printText(w io.Writer, ev eventsource.Event) error {
 	var b strings.Builder
+	field := func(name, value string) { b.WriteString(name + ": " + value + "\n") }
 	if ev.Type != "message" {
-		b.WriteString("event: " + ev.Type + "\n")
+		field("event", ev.Type)
 	}
 	if ev.ID != "" {
-		b.WriteString("id: " + ev.ID + "\n")
+		field("id", ev.ID)
 	}
 	for line := range strings.SplitSeq(ev.Data, "\n") {
-		b.WriteString("data: " + line + "\n")
+		field("data", line)
 	}
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
