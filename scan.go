@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 )
 
 const (
@@ -24,6 +25,12 @@ const (
 )
 
 var bom = []byte("\xef\xbb\xbf")
+
+// maxBuffers holds the read buffers of maxBufferSize that busy streams
+// let go when they catch up: a stream that has bursts borrows one for each,
+// and a process with thousands of quiet streams holds none (a pool is
+// emptied by the garbage collector).
+var maxBuffers = sync.Pool{New: func() any { return new([maxBufferSize]byte) }}
 
 // A scanner cuts a stream into lines, as the WHATWG HTML standard's
 // "event stream interpretation" says
@@ -43,7 +50,6 @@ type scanner struct {
 	hasCR      bool  // a CR was found since the buffer last moved: lines are searched for CR and LF at once
 	fullReads  int   // reads in a row that filled the whole buffer
 	emptyReads int   // reads in a row that returned nothing
-	lastRead   int   // the bytes of the last read
 	regrow     int   // the size of the buffer before it shrank for a quiet stream
 	rerr       error // the reader's error, reported once buf is drained
 
@@ -269,9 +275,11 @@ func (s *scanner) fill(small bool) {
 	case len(s.buf) > keepBufferSize && s.end-s.start <= maxBufferSize/2:
 		s.moveTo(maxBufferSize)
 	case !small && s.quiet() && len(s.buf) > minBufferSize:
-		// A burst grew the buffer, and reads now bring little: an idle
-		// stream holds a small one. A read that fills it grows it back
-		// at once (grow).
+		// A burst grew the buffer, and the reader has caught up: the
+		// stream waits for its next bytes in a small buffer, and a
+		// quiet stream holds no more. A read that fills it, when the
+		// stream is still busy, grows it back at once (grow), and a
+		// buffer of maxBufferSize comes back from the pool.
 		s.regrow = len(s.buf)
 		s.moveTo(minBufferSize)
 	case s.start == s.end:
@@ -286,7 +294,6 @@ func (s *scanner) fill(small bool) {
 	}
 	n := s.read(space)
 	s.end += n
-	s.lastRead = n
 	if n == len(space) {
 		s.fullReads++
 	} else {
@@ -332,10 +339,10 @@ func (s *scanner) grow() {
 	s.moveTo(size)
 }
 
-// quiet reports whether the buffer is used up and the last read brought
-// little of it: the stream does not need a large buffer now.
+// quiet reports whether the buffer is used up and the last read did not
+// fill the room it had: the reader has caught up with the stream.
 func (s *scanner) quiet() bool {
-	return s.start == s.end && s.lastRead <= len(s.buf)/8
+	return s.start == s.end && s.fullReads == 0
 }
 
 // moveTo moves the unparsed bytes to the front of a buffer of size bytes:
@@ -346,8 +353,16 @@ func (s *scanner) moveTo(size int) {
 	if size == len(s.buf) {
 		copy(s.buf, s.buf[s.start:s.end])
 	} else {
-		buf := make([]byte, size)
+		var buf []byte
+		if size == maxBufferSize {
+			buf = maxBuffers.Get().(*[maxBufferSize]byte)[:]
+		} else {
+			buf = make([]byte, size)
+		}
 		copy(buf, s.buf[s.start:s.end])
+		if len(s.buf) == maxBufferSize {
+			maxBuffers.Put((*[maxBufferSize]byte)(s.buf))
+		}
 		s.buf = buf
 	}
 	s.start, s.end = 0, pending
