@@ -52,7 +52,8 @@ type Decoder struct {
 	owned    bool            // data was made for this event by readLongData: see handOver
 	longHint int             // the size of the last long event's data buffer
 	longData int             // see the constant longData; tests lower it
-	slab     strings.Builder // memory for the strings of small events; see newString
+	slab     strings.Builder // memory for the data of small events; see newString
+	ids      strings.Builder // memory for last event IDs; see newID
 	retry    time.Duration
 	hasRetry bool
 
@@ -317,7 +318,9 @@ func (d *Decoder) detachView() {
 // dispatch ends the event at a blank line. It reports whether an event
 // fired: a block without data only sets the last event ID.
 func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
-	idChanged := d.idSet && string(d.id) != d.lastID
+	if d.idSet && string(d.id) != d.lastID {
+		d.lastID = d.newID(d.id)
+	}
 	var raw []byte
 	switch {
 	case d.hasView:
@@ -325,9 +328,6 @@ func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
 	case len(d.data) > 0:
 		raw = d.data[:len(d.data)-1]
 	default:
-		if idChanged {
-			d.lastID = string(d.id)
-		}
 		d.endBlock()
 		return "", "", "", false
 	}
@@ -339,23 +339,11 @@ func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
 	}
 	switch {
 	case !validUTF8(raw):
-		if idChanged {
-			d.lastID = string(d.id)
-		}
 		data = repairedString(raw)
 	case owned && cap(d.data)-len(raw) <= len(raw)/4:
-		if idChanged {
-			d.lastID = string(d.id)
-		}
 		data = d.handOver(raw)
-	case idChanged && len(raw)+len(d.id) <= maxSlabbed:
-		s := d.newString(raw, d.id)
-		data, d.lastID = s[:len(raw)], s[len(raw):]
 	default:
-		if idChanged {
-			d.lastID = string(d.id)
-		}
-		data = d.newString(raw, nil)
+		data = d.newString(raw)
 	}
 	typ, id = d.eventType(), d.lastID
 	d.data = d.data[:0]
