@@ -15,10 +15,16 @@
 // of an idle stream, and the peak heap while a 64 MiB line meets
 // WithMaxEventSize(1 MiB)).
 //
+// The scale mode, which runs only when named, opens thousands of streams at
+// once from a server in a child process (the binary started again) and
+// measures, for every library and for bare net/http, the memory each stream
+// holds, the CPU per event under load and the latency.
+//
 // Usage:
 //
 //	go run .                      # everything, ~32 MiB per workload
 //	go run . -quick               # everything, small, under a minute
+//	go run . -modes scale -quick  # 1,000 streams, every library, one repetition
 //	go run . -modes parse -workloads llm,large -libs ours,go-sse,floor -reps 9
 //	go run . -modes parse -workloads llm -cpuprofile cpu.prof && go tool pprof -tagfocus=lib=ours -top cpu.prof
 //	go run . -modes parse -libs ours -memprofile mem.prof && go tool pprof -sample_index=alloc_objects -top mem.prof

@@ -164,6 +164,7 @@ func benchScale(out io.Writer, libs []*library, c scaleConfig) error {
 			fmt.Fprintf(out, "#### %d streams: not run\n\n%d streams need %d open files in each process; the limits are %d (client) and %d (server).\n\n", n, n, need, soft, tc.soft)
 			continue
 		}
+		warmGoroutines(8 * n)
 		for _, proto := range c.protos {
 			results := make([]*scaleResult, len(subjects))
 			for i, lib := range subjects {
@@ -395,6 +396,27 @@ func scaleRun(tc *tickClient, lib *library, n int, proto, id string, c scaleConf
 		s.delays = append(s.delays, set.checks[i].delays...)
 	}
 	return s, set.err()
+}
+
+// warmGoroutines starts n goroutines and ends them. The runtime keeps the
+// record of a goroutine that ended (its g, about 0.5 KiB) for the next one,
+// so without this the first run of a size would pay for the records of all
+// its goroutines, and the runs after it for none.
+func warmGoroutines(n int) {
+	var started, ended sync.WaitGroup
+	stop := make(chan struct{})
+	started.Add(n)
+	ended.Add(n)
+	for range n {
+		go func() {
+			started.Done()
+			<-stop
+			ended.Done()
+		}()
+	}
+	started.Wait()
+	close(stop)
+	ended.Wait()
 }
 
 // awaitResponses waits until the transport has handed out n responses.
