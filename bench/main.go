@@ -267,7 +267,7 @@ func benchMode(out io.Writer, w *workload, sum uint64, mode string, libs []*libr
 		before := runtime.NumGoroutine()
 		_, err := run(lib, s)
 		why := verdict(s, err, sum, lib.kind.reference())
-		if left := leftover(before); left > 0 && !lib.lingers {
+		if left := leftover(before, nil); left > 0 && !lib.lingers {
 			why = strings.TrimPrefix(why+"; ", "; ") + fmt.Sprintf("%d goroutines still running 5 s after it stopped", left)
 		}
 		results[i] = &result{lib: lib, wrong: why}
@@ -298,10 +298,14 @@ func benchMode(out io.Writer, w *workload, sum uint64, mode string, libs []*libr
 // leftover waits up to 5 s for the number of goroutines to fall back to
 // before, and returns how many more there still are: a client that was
 // stopped must not leave any behind. Connections that close asynchronously
-// (the server's side, the transport's loops) get the time they need.
-func leftover(before int) int {
+// (the server's side, the transport's loops) get the time they need. poll,
+// if not nil, runs at every look.
+func leftover(before int, poll func()) int {
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		if poll != nil {
+			poll()
+		}
 		time.Sleep(time.Millisecond)
 	}
 	return max(runtime.NumGoroutine()-before, 0)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -309,8 +310,9 @@ func scaleRun(tc *tickClient, lib *library, n int, proto, id string, c scaleConf
 	defer func() {
 		cancel()
 		done.Wait()
-		tr.CloseIdleConnections() // HTTP/2 connections stay until then
-		if left := leftover(before); left > 0 && !lib.lingers && err == nil {
+		// An HTTP/2 connection stays until it is idle and closed; its
+		// streams end asynchronously, so it is closed again until then.
+		if left := leftover(before, tr.CloseIdleConnections); left > 0 && !lib.lingers && err == nil {
 			err = fmt.Errorf("%d goroutines still running 5 s after the streams were closed", left)
 		}
 	}()
@@ -538,7 +540,11 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 			v := r.median(func(s *scaleSample) float64 { return s.mem[st] })
 			cells[st] = fmt.Sprintf("%.1f", v)
 			if raw != nil && r != raw {
-				cells[st] += fmt.Sprintf(" (%+.1f)", v-raw.median(func(s *scaleSample) float64 { return s.mem[st] }))
+				d := v - raw.median(func(s *scaleSample) float64 { return s.mem[st] })
+				if math.Abs(d) < 0.05 {
+					d = 0 // not "-0.0"
+				}
+				cells[st] += fmt.Sprintf(" (%+.1f)", d)
 			}
 		}
 		fmt.Fprintf(out, "| %-38s | %17s | %17s | %17s | %10.1f |\n", r.lib.name, cells[0], cells[1], cells[2], r.median(func(s *scaleSample) float64 { return s.goroutines }))
