@@ -1,11 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"hash"
 	"hash/fnv"
 	"io"
+	"math"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
 )
 
 // A sink receives what a library reports. In a timed run it only counts
@@ -19,6 +26,8 @@ type sink struct {
 	check  *checker
 	// eventSize is the workload's mean bytes per event, for the bound.
 	eventSize int
+	// ticks, in the scale mode, checks every event of one stream.
+	ticks *streamCheck
 }
 
 // add records one event. typ is what the library reports, after the adapter
@@ -28,6 +37,9 @@ func (s *sink) add(typ, data, id string) {
 	s.bytes += len(data)
 	if s.check != nil {
 		s.check.add(s.events-1, typ, data, id)
+	}
+	if s.ticks != nil {
+		s.ticks.add(typ, data, id)
 	}
 }
 
@@ -40,7 +52,13 @@ func (s *sink) addBytes(typ, data, id []byte) {
 	}
 	s.events++
 	s.bytes += len(data)
+	if s.ticks != nil {
+		// The check keeps none of them.
+		s.ticks.add(unsafeString(typ), unsafeString(data), unsafeString(id))
+	}
 }
+
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // full reports whether the sink has every expected event.
 func (s *sink) full() bool { return s.events >= s.want }
@@ -171,4 +189,127 @@ func size(n int) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// A streamSet is the checks of one run of the scale mode, one per stream,
+// with their counts side by side so that the harness sums them quickly.
+type streamSet struct {
+	checks []streamCheck
+	counts []atomic.Int64 // ticks so far, per stream
+	wrong  atomic.Pointer[string]
+	// timing is set during the latency phase: the delay from the send
+	// time in each tick's data to its arrival is recorded.
+	timing atomic.Bool
+}
+
+// newStreamSet makes the checks of n streams, with room for perStream
+// delays each.
+func newStreamSet(n, perStream int) *streamSet {
+	set := &streamSet{checks: make([]streamCheck, n), counts: make([]atomic.Int64, n)}
+	for i := range set.checks {
+		c := &set.checks[i]
+		c.set, c.events = set, &set.counts[i]
+		c.index = strconv.Itoa(i)
+		c.sink = sink{want: math.MaxInt, ticks: c}
+		c.delays = make([]time.Duration, 0, perStream)
+	}
+	return set
+}
+
+// total returns the ticks that all streams have had.
+func (set *streamSet) total() int64 {
+	var n int64
+	for i := range set.counts {
+		n += set.counts[i].Load()
+	}
+	return n
+}
+
+// err returns the first problem any stream had, or nil.
+func (set *streamSet) err() error {
+	if w := set.wrong.Load(); w != nil {
+		return errors.New(*w)
+	}
+	return nil
+}
+
+// A streamCheck follows one stream of the scale mode, as the sink of a
+// library's adapter or as the raw reader's counter. Every tick (see
+// appendTick) must come once, in order and whole: its number, in the id and
+// in the data, one more than the last one's; its stream's number; its type
+// "tick"; its padding. The set keeps the first problem; the harness reports
+// the library WRONG with it.
+type streamCheck struct {
+	set    *streamSet
+	sink   sink   // what the adapter reports to; its ticks is this check
+	index  string // the stream's number, as the server writes it
+	next   int64  // the number the next tick must have
+	events *atomic.Int64
+	delays []time.Duration
+}
+
+func (c *streamCheck) fail(why string) { c.set.wrong.CompareAndSwap(nil, &why) }
+
+// add checks one event that a library reported.
+func (c *streamCheck) add(typ, data, id string) {
+	want := c.next
+	c.next++
+	seq, t, why := parseTick(c.index, typ, data, id)
+	switch {
+	case why != "":
+		c.fail(fmt.Sprintf("event %d of stream %s: %s", want, c.index, why))
+	case seq < want:
+		c.fail(fmt.Sprintf("stream %s: tick %d again, or late, after tick %d", c.index, seq, want-1))
+	case seq > want:
+		c.fail(fmt.Sprintf("stream %s: tick %d after tick %d: %d lost or out of order", c.index, seq, want-1, seq-want))
+	}
+	if c.set.timing.Load() {
+		c.arrived(t)
+	}
+	c.events.Store(c.next)
+}
+
+// arrived records the delay of a tick sent at t (Unix nanoseconds).
+func (c *streamCheck) arrived(t int64) {
+	c.delays = append(c.delays, time.Duration(time.Now().UnixNano()-t))
+}
+
+// count counts a tick that the raw reader saw end, without checking it.
+func (c *streamCheck) count() {
+	c.next++
+	c.events.Store(c.next)
+}
+
+// parseTick takes a tick apart and returns its number and send time, or
+// what is wrong with it.
+func parseTick(index, typ, data, id string) (seq, t int64, why string) {
+	if typ != "tick" {
+		return 0, 0, fmt.Sprintf("type %q instead of tick", clip(typ))
+	}
+	seq, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Sprintf("id %q", clip(id))
+	}
+	rest, ok := strings.CutPrefix(data, `{"n":`+id+`,"s":`+index+`,"t":`)
+	if ok {
+		var digits string
+		digits, rest, ok = strings.Cut(rest, ",")
+		t, err = strconv.ParseInt(digits, 10, 64)
+		ok = ok && err == nil && rest == `"p":"`+tickPad+`"}`
+	}
+	if !ok {
+		return seq, t, fmt.Sprintf("data %q with id %q", clip(data), clip(id))
+	}
+	return seq, t, ""
+}
+
+// tickTime returns the send time of the tick whose text is ev, or false.
+func tickTime(ev []byte) (int64, bool) {
+	_, rest, ok := bytes.Cut(ev, []byte(`"t":`))
+	if !ok {
+		return 0, false
+	}
+	digits, _, _ := bytes.Cut(rest, []byte(","))
+	t, err := strconv.ParseInt(unsafeString(digits), 10, 64)
+	return t, err == nil
 }

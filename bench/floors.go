@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 )
@@ -104,4 +105,56 @@ func get(ctx context.Context, hc *http.Client, url string) (*http.Response, erro
 		return nil, err
 	}
 	return hc.Do(req)
+}
+
+// rawScale is the floor of the scale mode: a GET whose body is read with
+// plain Read calls into a 512-byte buffer, as a goroutine that blocks in
+// net/http and does nothing else would. It counts the blank lines that end
+// the ticks, and in the latency phase keeps each tick's text to take its
+// send time. It returns when the body fails or ends.
+func rawScale(ctx context.Context, hc *http.Client, url string, c *streamCheck) error {
+	resp, err := get(ctx, hc, url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	buf := make([]byte, 512)
+	var ev []byte // the tick so far, in the latency phase
+	var prev byte // the byte before the next one read
+	for {
+		n, err := resp.Body.Read(buf)
+		timing := c.set.timing.Load()
+		for b := buf[:n]; len(b) > 0; {
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				if timing {
+					ev = append(ev, b...)
+				}
+				prev = b[len(b)-1]
+				break
+			}
+			if i > 0 {
+				prev = b[i-1]
+			}
+			if timing {
+				ev = append(ev, b[:i+1]...)
+			}
+			if prev == '\n' { // a blank line: the tick ends
+				if t, ok := tickTime(ev); ok && timing {
+					c.arrived(t)
+				}
+				c.count()
+				ev, prev = ev[:0], 0
+			} else {
+				prev = '\n'
+			}
+			b = b[i+1:]
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

@@ -15,10 +15,16 @@
 // of an idle stream, and the peak heap while a 64 MiB line meets
 // WithMaxEventSize(1 MiB)).
 //
+// The scale mode, which runs only when named, opens thousands of streams at
+// once from a server in a child process (the binary started again) and
+// measures, for every library and for bare net/http, the memory each stream
+// holds, the CPU per event under load and the latency.
+//
 // Usage:
 //
 //	go run .                      # everything, ~32 MiB per workload
 //	go run . -quick               # everything, small, under a minute
+//	go run . -modes scale -quick  # 1,000 streams, every library, one repetition
 //	go run . -modes parse -workloads llm,large -libs ours,go-sse,floor -reps 9
 //	go run . -modes parse -workloads llm -cpuprofile cpu.prof && go tool pprof -tagfocus=lib=ours -top cpu.prof
 //	go run . -modes parse -libs ours -memprofile mem.prof && go tool pprof -sample_index=alloc_objects -top mem.prof
@@ -56,17 +62,24 @@ type config struct {
 	peerDefaults  bool
 	cpuprofile    string
 	memprofile    string
+	scale         scaleConfig
 }
 
-var modeNames = []string{"parse", "e2e", "latency", "memory"}
+// modeNames lists every mode; scale runs only when asked for.
+var modeNames = []string{"parse", "e2e", "latency", "memory", "scale"}
+
+const defaultModes = "parse,e2e,latency,memory"
 
 func main() {
+	if os.Getenv(scaleServerEnv) != "" {
+		os.Exit(scaleServerMain())
+	}
 	var c config
-	var workloads, modes, libs string
+	var workloads, modes, libs, scaleStreams, scaleProtos string
 	flag.BoolVar(&c.quick, "quick", false, "small workloads and few repetitions: finishes in under a minute")
 	flag.StringVar(&workloads, "workloads", strings.Join(workloadNames, ","), "comma-separated workloads to run")
-	flag.StringVar(&modes, "modes", strings.Join(modeNames, ","), "comma-separated modes to run")
-	flag.StringVar(&libs, "libs", "ours,go-sse,launchdarkly,donovanhide,r3labs,floor,bound", "comma-separated libraries to run in the parse and e2e modes (bound runs in e2e only)")
+	flag.StringVar(&modes, "modes", defaultModes, "comma-separated modes to run: "+strings.Join(modeNames, ", "))
+	flag.StringVar(&libs, "libs", "ours,go-sse,launchdarkly,donovanhide,r3labs,floor,bound,raw", "comma-separated libraries to run (bound runs in e2e only, raw in scale only)")
 	flag.IntVar(&c.reps, "reps", 0, "timed repetitions per library and workload (default 7, or 3 with -quick)")
 	flag.IntVar(&c.sizeMiB, "size", 0, "MiB per workload (default 32, or 4 with -quick)")
 	flag.IntVar(&c.latencyEvents, "latency-events", 0, "events per latency run (default 2000, or 500 with -quick)")
@@ -74,6 +87,10 @@ func main() {
 	flag.BoolVar(&c.peerDefaults, "peer-defaults", false, "leave peers at their default event size limits (64 KiB for go-sse and r3labs) instead of 16 MiB")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile to `file`; timed runs carry the labels lib (ours) and run (ours/parse/llm)")
 	flag.StringVar(&c.memprofile, "memprofile", "", "write an allocation profile of the whole run to `file` (every allocation sampled)")
+	flag.StringVar(&scaleStreams, "scale-streams", "", "comma-separated numbers of streams in the scale mode (default 1000,10000, or 1000 with -quick)")
+	flag.IntVar(&c.scale.reps, "scale-reps", 0, "repetitions of the scale mode (default 3, or 1 with -quick)")
+	flag.StringVar(&scaleProtos, "scale-protos", "h1,h2", "protocols of the scale mode: h1 (HTTP/1.1), h2 (HTTP/2 without TLS)")
+	flag.StringVar(&c.scale.profileDir, "scale-heapprofile", "", "write heap profiles of the scale mode's states to `dir` (every allocation sampled)")
 	flag.Parse()
 	c.workloads = split(workloads)
 	c.modes = split(modes)
@@ -81,6 +98,13 @@ func main() {
 	setDefault(&c.reps, 7, 3, c.quick)
 	setDefault(&c.sizeMiB, 32, 4, c.quick)
 	setDefault(&c.latencyEvents, 2000, 500, c.quick)
+	if err := c.scale.parse(scaleStreams, scaleProtos, c.quick); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if c.scale.profileDir != "" {
+		runtime.MemProfileRate = 1
+	}
 	if err := run(os.Stdout, c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -166,6 +190,15 @@ func run(stdout io.Writer, c config) error {
 		}
 		out.Flush()
 	}
+	// Scale next, for the same reason.
+	if has("scale") {
+		progress("scale", "")
+		fmt.Fprintf(out, "### scale\n\n")
+		if err := benchScale(out, libs, c.scale); err != nil {
+			return fmt.Errorf("scale: %w", err)
+		}
+		out.Flush()
+	}
 	var ss *streamServer
 	if has("e2e") {
 		ss = newStreamServer()
@@ -234,7 +267,7 @@ func benchMode(out io.Writer, w *workload, sum uint64, mode string, libs []*libr
 		before := runtime.NumGoroutine()
 		_, err := run(lib, s)
 		why := verdict(s, err, sum, lib.kind.reference())
-		if left := leftover(before); left > 0 && !lib.lingers {
+		if left := leftover(before, nil); left > 0 && !lib.lingers {
 			why = strings.TrimPrefix(why+"; ", "; ") + fmt.Sprintf("%d goroutines still running 5 s after it stopped", left)
 		}
 		results[i] = &result{lib: lib, wrong: why}
@@ -265,10 +298,14 @@ func benchMode(out io.Writer, w *workload, sum uint64, mode string, libs []*libr
 // leftover waits up to 5 s for the number of goroutines to fall back to
 // before, and returns how many more there still are: a client that was
 // stopped must not leave any behind. Connections that close asynchronously
-// (the server's side, the transport's loops) get the time they need.
-func leftover(before int) int {
+// (the server's side, the transport's loops) get the time they need. poll,
+// if not nil, runs at every look.
+func leftover(before int, poll func()) int {
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		if poll != nil {
+			poll()
+		}
 		time.Sleep(time.Millisecond)
 	}
 	return max(runtime.NumGoroutine()-before, 0)
@@ -319,7 +356,12 @@ func printMachine(out io.Writer, c config) {
 	if c.peerDefaults {
 		limits = "peers at their default event size limits"
 	}
-	fmt.Fprintf(out, "- %d MiB per workload, %d interleaved repetitions, medians; %s\n\n", c.sizeMiB, c.reps, limits)
+	if slices.Contains(c.modes, "parse") || slices.Contains(c.modes, "e2e") {
+		fmt.Fprintf(out, "- %d MiB per workload, %d interleaved repetitions, medians; %s\n", c.sizeMiB, c.reps, limits)
+	} else {
+		fmt.Fprintf(out, "- %s\n", limits)
+	}
+	fmt.Fprintln(out)
 }
 
 // cpuModel returns the processor's model name from /proc/cpuinfo.

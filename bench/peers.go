@@ -29,6 +29,10 @@ type library struct {
 	// s and stops the client once s is full or the library has seen the
 	// stream end. It returns nil when s is full and the client stopped.
 	stream func(ctx context.Context, hc *http.Client, url string, s *sink) error
+	// scale, for a floor of the scale mode only, reads one stream until
+	// ctx ends or the stream does, and counts its ticks in c. Libraries run
+	// there through stream, with c's sink.
+	scale func(ctx context.Context, hc *http.Client, url string, c *streamCheck) error
 }
 
 // kind tells our library, its peers and the floors apart.
@@ -63,6 +67,7 @@ func libraries() []*library {
 		{name: "r3labs/sse", short: "r3labs", kind: peer, parse: r3labsParse, stream: r3labsStream},
 		{name: "floor", short: "floor", kind: floor, parse: floorParse, stream: floorStream},
 		{name: "bound: a slice per event", short: "bound", kind: bound, stream: boundStream},
+		{name: "raw: net/http, Read into 512 B", short: "raw", kind: floor, scale: rawScale},
 	}
 }
 
