@@ -76,7 +76,8 @@ func libraries() []*library {
 // buffer, which is empty for an unnamed event, and the spec's dispatch step
 // turns exactly that empty buffer into "message"; the mapping loses nothing,
 // so it is an adapter's job and not a correctness failure. Our library must
-// say "message" itself (DESIGN.md), so its adapter does not use this.
+// say "message" itself (see the Event type's doc), so its adapter does not
+// use this.
 func named(typ string) string {
 	if typ == "" {
 		return "message"
@@ -139,16 +140,23 @@ func goSSEStream(ctx context.Context, hc *http.Client, url string, s *sink) erro
 // launchDarklyParse uses launchdarkly's Decoder, which has no size limit
 // (it reads lines with ReadString).
 func launchDarklyParse(r io.Reader, s *sink) error {
-	dec := launchdarkly.NewDecoder(r)
+	return decodeAll(launchdarkly.NewDecoder(r).Decode, func(ev launchdarkly.Event) {
+		s.add(named(ev.Event()), ev.Data(), ev.(launchdarkly.EventWithLastID).LastEventID())
+	})
+}
+
+// decodeAll adds every event that next returns, until io.EOF, for the
+// peers whose decoders have the same shape.
+func decodeAll[E any](next func() (E, error), add func(E)) error {
 	for {
-		ev, err := dec.Decode()
+		ev, err := next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		s.add(named(ev.Event()), ev.Data(), ev.(launchdarkly.EventWithLastID).LastEventID())
+		add(ev)
 	}
 }
 
@@ -185,17 +193,9 @@ func launchDarklyStream(ctx context.Context, hc *http.Client, url string, s *sin
 // id only, not the last one in effect; every workload that has ids puts one
 // on each event, so that makes no difference here.
 func donovanHideParse(r io.Reader, s *sink) error {
-	dec := donovanhide.NewDecoder(r)
-	for {
-		ev, err := dec.Decode()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return decodeAll(donovanhide.NewDecoder(r).Decode, func(ev donovanhide.Event) {
 		s.add(named(ev.Event()), ev.Data(), ev.Id())
-	}
+	})
 }
 
 // donovanHideStream uses a donovanhide Stream. Its Close closes the Events
