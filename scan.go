@@ -50,6 +50,7 @@ type scanner struct {
 	hasCR      bool  // a CR was found since the buffer last moved: lines are searched for CR and LF at once
 	fullReads  int   // reads in a row that filled the whole buffer
 	emptyReads int   // reads in a row that returned nothing
+	readPeak   int   // the largest read since the buffer was last used up
 	regrow     int   // the size of the buffer before it shrank for a quiet stream
 	rerr       error // the reader's error, reported once buf is drained
 
@@ -274,18 +275,25 @@ func (s *scanner) fill(small bool) {
 	switch {
 	case len(s.buf) > keepBufferSize && s.end-s.start <= maxBufferSize/2:
 		s.moveTo(maxBufferSize)
-	case !small && s.quiet() && len(s.buf) > minBufferSize:
-		// A burst grew the buffer, and the reader has caught up: the
-		// stream waits for its next bytes in a small buffer, and a
-		// quiet stream holds no more. A read that fills it, when the
-		// stream is still busy, grows it back at once (grow), and a
-		// buffer of maxBufferSize comes back from the pool.
+	case !small && s.start == s.end && s.fullReads == 0 &&
+		(len(s.buf) == maxBufferSize || (len(s.buf) > minBufferSize && s.quiet())):
+		// The reader has caught up with the stream, after a burst that
+		// grew the buffer to its largest, or with reads that now bring
+		// little of it: the stream waits for its next bytes in a small
+		// buffer, and a quiet stream holds no more. A largest buffer
+		// goes back to the pool, and comes back from it for the next
+		// burst, so a busy stream that catches up after each read pays
+		// no allocation. A read that fills the small buffer grows it
+		// back at once (grow).
 		s.regrow = len(s.buf)
 		s.moveTo(minBufferSize)
 	case s.start == s.end:
 		s.moveTo(len(s.buf))
 	}
-	if s.end == len(s.buf) || (s.fullReads >= 2 && len(s.buf) < maxBufferSize) {
+	if s.start == s.end {
+		s.readPeak = 0 // the reads of a new cycle
+	}
+	if s.end == len(s.buf) || (s.fullReads >= 1 && len(s.buf) < maxBufferSize) {
 		s.grow()
 	}
 	space := s.buf[s.end:]
@@ -294,6 +302,7 @@ func (s *scanner) fill(small bool) {
 	}
 	n := s.read(space)
 	s.end += n
+	s.readPeak = max(s.readPeak, n)
 	if n == len(space) {
 		s.fullReads++
 	} else {
@@ -324,7 +333,7 @@ func (s *scanner) read(p []byte) int {
 
 // grow makes room at the end of the buffer: it moves the unparsed bytes to
 // the front, and doubles the buffer when they fill more than half of it, or
-// when reads keep filling it (a busy stream reads more per call). The buffer
+// when the last read filled it (a busy stream reads more per call). The buffer
 // never passes bufferLimit.
 func (s *scanner) grow() {
 	size := len(s.buf)
@@ -332,17 +341,18 @@ func (s *scanner) grow() {
 	case s.regrow > size && s.fullReads >= 1:
 		size, s.regrow = s.regrow, 0
 		s.fullReads = 0
-	case s.end-s.start > size/2 || (s.fullReads >= 2 && size < maxBufferSize):
+	case s.end-s.start > size/2 || (s.fullReads >= 1 && size < maxBufferSize):
 		size = min(2*size, s.bufferLimit())
 		s.fullReads = 0
 	}
 	s.moveTo(size)
 }
 
-// quiet reports whether the buffer is used up and the last read did not
-// fill the room it had: the reader has caught up with the stream.
+// quiet reports whether the buffer is used up and the reads since it was
+// last used up brought little of it: the stream does not need a large
+// buffer now.
 func (s *scanner) quiet() bool {
-	return s.start == s.end && s.fullReads == 0
+	return s.start == s.end && s.readPeak <= len(s.buf)/8
 }
 
 // moveTo moves the unparsed bytes to the front of a buffer of size bytes:

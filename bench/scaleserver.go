@@ -49,10 +49,12 @@ func appendTick(b []byte, seq int64, index int, t int64) []byte {
 //
 //	open RUN N              the streams /s/RUN/0 … /s/RUN/N-1, each served to one GET
 //	wait COUNT SECONDS      until COUNT streams are connected → ok CONNECTED H2 CONNS
-//	send COUNT EVERY        COUNT events on every stream: at once (EVERY 0, one
-//	                        flush at the end) or one every EVERY (a duration),
-//	                        the streams' sends spread evenly over EVERY
-//	                        → ok NANOSECONDS WRITE-ERRORS
+//	send COUNT EVERY [BATCH]
+//	                        COUNT events on every stream: at once (EVERY 0, one
+//	                        flush at the end) or BATCH (1 if not given) at a
+//	                        time, flushed together, one batch every EVERY (a
+//	                        duration), the streams' sends spread evenly over
+//	                        EVERY → ok NANOSECONDS WRITE-ERRORS
 //	close                   end every stream of the run → ok EXTRA-REQUESTS
 //
 // Replies are "ok …" or "err why". It exits when stdin ends.
@@ -148,8 +150,9 @@ func (st *tickStream) leave() {
 // A tickJob is one send command's share of one stream.
 type tickJob struct {
 	count  int
-	every  time.Duration
-	start  time.Time // the first event of this stream is due then
+	every  time.Duration // between two batches
+	batch  int           // events written together, then flushed
+	start  time.Time     // the first event of this stream is due then
 	done   *sync.WaitGroup
 	errors *atomic.Int64
 }
@@ -215,15 +218,15 @@ func (ts *tickServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // succeeded.
 func (st *tickStream) send(w io.Writer, rc *http.ResponseController, job tickJob, buf *[]byte) bool {
 	for j := range job.count {
-		if job.every > 0 {
-			time.Sleep(time.Until(job.start.Add(time.Duration(j) * job.every)))
+		if job.every > 0 && j%job.batch == 0 {
+			time.Sleep(time.Until(job.start.Add(time.Duration(j/job.batch) * job.every)))
 		}
 		*buf = appendTick((*buf)[:0], st.seq, st.index, time.Now().UnixNano())
 		st.seq++
 		if _, err := w.Write(*buf); err != nil {
 			return false
 		}
-		if job.every > 0 || j == job.count-1 {
+		if (job.every > 0 && (j+1)%job.batch == 0) || j == job.count-1 {
 			if rc.Flush() != nil {
 				return false
 			}
@@ -291,11 +294,17 @@ func (ts *tickServer) command(f []string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		batch := 1
+		if len(f) > 3 {
+			if batch, err = arg(3); err != nil || batch < 1 {
+				return "", fmt.Errorf("send: bad batch %q", f[3])
+			}
+		}
 		run := ts.current()
 		if run == nil {
 			return "", errors.New("no run")
 		}
-		return run.send(count, every), nil
+		return run.send(count, every, batch), nil
 	case "close":
 		ts.mu.Lock()
 		if ts.run != nil {
@@ -309,7 +318,7 @@ func (ts *tickServer) command(f []string) (string, error) {
 }
 
 // send hands every connected stream its job and waits until all are done.
-func (run *tickRun) send(count int, every time.Duration) string {
+func (run *tickRun) send(count int, every time.Duration, batch int) string {
 	var done sync.WaitGroup
 	var errs atomic.Int64
 	start := time.Now().Add(10 * time.Millisecond)
@@ -317,7 +326,7 @@ func (run *tickRun) send(count int, every time.Duration) string {
 	for i, st := range run.streams {
 		done.Add(1)
 		offset := time.Duration(int64(every) * int64(i) / int64(n))
-		st.give(tickJob{count: count, every: every, start: start.Add(offset), done: &done, errors: &errs})
+		st.give(tickJob{count: count, every: every, batch: batch, start: start.Add(offset), done: &done, errors: &errs})
 	}
 	done.Wait()
 	return fmt.Sprintf("%d %d", time.Since(start).Nanoseconds(), errs.Load())
