@@ -83,14 +83,16 @@ func (es *EventSource) read(runCtx, ctx context.Context, resp *http.Response, id
 	}
 	dec := es.decoder(resp, idle, done)
 	defer dec.reset(nil, 0, "") // nothing of the connection stays held
-	lastID := dec.LastEventID()
+	// A count, not the ID itself: a string kept in this frame would keep
+	// alive, while the stream waits, the block of strings it lies in.
+	var idChanges uint64
 	attemptDone := ctx.Done()
 	for {
 		ev, err := dec.Next()
 		a.retry, a.retrySet = dec.Retry()
-		if id := dec.LastEventID(); id != lastID {
-			lastID = id
-			es.setLastEventID(id)
+		if dec.idChanges != idChanges {
+			idChanges = dec.idChanges
+			es.setLastEventID(dec.LastEventID())
 		}
 		if err != nil {
 			a.ok = a.ok || es.cfg.now().Sub(opened) >= successAfter
@@ -123,6 +125,7 @@ func (es *EventSource) decoder(resp *http.Response, idle timer, done <-chan stru
 		es.dec = new(Decoder)
 	}
 	es.dec.reset(r, es.cfg.maxEventSize, es.LastEventID())
+	es.dec.idMoved = es.setLastEventID
 	es.dec.comment = func(line []byte) {
 		if fn := es.handlers.Load().onComment; fn != nil && !isDone(done) {
 			fn(validString(line))

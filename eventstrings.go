@@ -5,6 +5,7 @@
 package eventsource
 
 import (
+	"strings"
 	"unsafe"
 )
 
@@ -12,12 +13,9 @@ const (
 	// slabSize is how many bytes of small events' strings are allocated
 	// at once.
 	slabSize = 16 << 10
-	// maxSlabbed is the largest event data that shares a slab; a larger
-	// one has an allocation of its own.
+	// maxSlabbed is the largest event (data and new ID) that shares a
+	// slab; a larger one has an allocation of its own.
 	maxSlabbed = 1 << 10
-	// idBlockSize is how many bytes of last event IDs are allocated at
-	// once.
-	idBlockSize = 256
 	// maxTypes is how many recent event types a Decoder keeps, and
 	// maxKeptField the longest type it keeps, and the largest type or ID
 	// buffer it keeps between events: a server that sends huge types or
@@ -46,47 +44,54 @@ func (d *Decoder) handOver(raw []byte) string {
 	return unsafe.String(unsafe.SliceData(raw), len(raw))
 }
 
-// newString returns b as a string. Small ones are carved out of a shared
-// block (slab), so that a burst of small events allocates once per block
-// rather than once per event.
-// The slab is a strings.Builder: what it holds is never written again, and
-// a string of it stays valid.
-func (d *Decoder) newString(b []byte) string {
-	switch n := len(b); {
+// newString returns a string of a followed by b. Small ones are carved out
+// of a shared block (slab), so that a burst of small events allocates once
+// per block rather than once per event. The slab is a strings.Builder:
+// what it holds is never written again, and a string of it stays valid.
+func (d *Decoder) newString(a, b []byte) string {
+	n := len(a) + len(b)
+	switch {
 	case n == 0:
 		return ""
+	case n > maxSlabbed && len(b) == 0:
+		return string(a)
 	case n > maxSlabbed:
-		return string(b)
+		var sb strings.Builder
+		sb.Grow(n)
+		sb.Write(a)
+		sb.Write(b)
+		return sb.String()
 	}
-	if d.slab.Cap()-d.slab.Len() < len(b) {
+	if d.slab.Cap()-d.slab.Len() < n {
 		// A block holds the strings of the read that filled the buffer:
 		// those of its events are at most as long as its bytes. A read
 		// of one event gets a string of its own size; a burst, blocks of
-		// up to slabSize. readLine lets the block go once the read is
-		// used up, so that a quiet stream holds none.
+		// up to slabSize.
 		d.slab.Reset()
-		d.slab.Grow(min(slabSize, len(b)+len(d.pending())))
+		d.slab.Grow(min(slabSize, n+len(d.pending())))
 	}
 	at := d.slab.Len()
+	d.slab.Write(a)
 	d.slab.Write(b)
 	return d.slab.String()[at:]
 }
 
-// newID returns b, a new last event ID, as a string. Short ones are carved
-// out of a small block of their own, apart from the events' data: the last
-// event ID stays held, by the Decoder and by its EventSource, and must not
-// keep a block of data alive with it.
-func (d *Decoder) newID(b []byte) string {
-	if len(b) == 0 || len(b) > maxKeptField {
-		return string(b)
+// releaseSlab lets the block of small strings go once the read whose events
+// it holds is used up, so that a quiet stream holds none. The last event ID
+// may lie in the block, carved with its event's data: the Decoder and its
+// EventSource keep that ID, and with it the whole block, so the ID of a
+// large block moves to memory of its own first (idMoved tells the
+// EventSource). A small block, that of a read of one event, stays with its
+// ID: it is little more than the ID.
+func (d *Decoder) releaseSlab() {
+	if d.idInSlab && d.slab.Cap() > maxKeptField {
+		d.lastID = strings.Clone(d.lastID)
+		if d.idMoved != nil {
+			d.idMoved(d.lastID)
+		}
 	}
-	if d.ids.Cap()-d.ids.Len() < len(b) {
-		d.ids.Reset()
-		d.ids.Grow(idBlockSize)
-	}
-	at := d.ids.Len()
-	d.ids.Write(b)
-	return d.ids.String()[at:]
+	d.idInSlab = false
+	d.slab.Reset()
 }
 
 // eventType returns the type buffer as a string. Streams use a handful of

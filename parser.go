@@ -40,22 +40,24 @@ type Decoder struct {
 	scanner       // the lines of the stream
 	err     error // the sticky error of Next
 
-	data     []byte          // data buffer: each data line followed by '\n'
-	view     []byte          // the event's only data line so far, still in the read buffer
-	hasView  bool            // view holds the data: data is empty
-	typ      []byte          // event type buffer, valid UTF-8
-	sameType bool            // the event type is types[0]; typ is empty
-	id       []byte          // last event ID buffer, valid UTF-8, when idSet
-	idSet    bool            // an "id:" field came since the last dispatch; if not, the buffer's value is lastID
-	lastID   string          // the last event ID, set at dispatch
-	types    []string        // recent event types, reused when they come again
-	owned    bool            // data was made for this event by readLongData: see handOver
-	longHint int             // the size of the last long event's data buffer
-	longData int             // see the constant longData; tests lower it
-	slab     strings.Builder // memory for the data of small events; see newString
-	ids      strings.Builder // memory for last event IDs; see newID
-	retry    time.Duration
-	hasRetry bool
+	data      []byte          // data buffer: each data line followed by '\n'
+	view      []byte          // the event's only data line so far, still in the read buffer
+	hasView   bool            // view holds the data: data is empty
+	typ       []byte          // event type buffer, valid UTF-8
+	sameType  bool            // the event type is types[0]; typ is empty
+	id        []byte          // last event ID buffer, valid UTF-8, when idSet
+	idSet     bool            // an "id:" field came since the last dispatch; if not, the buffer's value is lastID
+	lastID    string          // the last event ID, set at dispatch
+	types     []string        // recent event types, reused when they come again
+	owned     bool            // data was made for this event by readLongData: see handOver
+	longHint  int             // the size of the last long event's data buffer
+	longData  int             // see the constant longData; tests lower it
+	slab      strings.Builder // memory for the strings of small events; see newString
+	idInSlab  bool            // lastID lies in slab; see releaseSlab
+	idChanges uint64          // how many times lastID changed
+	idMoved   func(id string) // called when releaseSlab moves lastID
+	retry     time.Duration
+	hasRetry  bool
 
 	comment func(line []byte) // called for each comment line, if set
 }
@@ -226,7 +228,7 @@ func (d *Decoder) readLine() ([]byte, error) {
 			// What the last read brought is used up: the block of its
 			// strings goes (see newString), and so does a data buffer
 			// that a burst grew, once reads bring little.
-			d.slab.Reset()
+			d.releaseSlab()
 			if cap(d.data) > maxKeptField && len(d.data) == 0 && d.quiet() {
 				d.data = nil
 			}
@@ -318,8 +320,11 @@ func (d *Decoder) detachView() {
 // dispatch ends the event at a blank line. It reports whether an event
 // fired: a block without data only sets the last event ID.
 func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
-	if d.idSet && string(d.id) != d.lastID {
-		d.lastID = d.newID(d.id)
+	idChanged := d.idSet && string(d.id) != d.lastID
+	if idChanged {
+		// The common case below carves the ID with the data instead.
+		d.idInSlab = false
+		d.idChanges++
 	}
 	var raw []byte
 	switch {
@@ -328,6 +333,9 @@ func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
 	case len(d.data) > 0:
 		raw = d.data[:len(d.data)-1]
 	default:
+		if idChanged {
+			d.lastID = string(d.id)
+		}
 		d.endBlock()
 		return "", "", "", false
 	}
@@ -339,11 +347,23 @@ func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
 	}
 	switch {
 	case !validUTF8(raw):
+		if idChanged {
+			d.lastID = string(d.id)
+		}
 		data = repairedString(raw)
 	case owned && cap(d.data)-len(raw) <= len(raw)/4:
+		if idChanged {
+			d.lastID = string(d.id)
+		}
 		data = d.handOver(raw)
+	case idChanged && len(raw)+len(d.id) <= maxSlabbed:
+		s := d.newString(raw, d.id)
+		data, d.lastID, d.idInSlab = s[:len(raw)], s[len(raw):], true
 	default:
-		data = d.newString(raw)
+		if idChanged {
+			d.lastID = string(d.id)
+		}
+		data = d.newString(raw, nil)
 	}
 	typ, id = d.eventType(), d.lastID
 	d.data = d.data[:0]
