@@ -94,6 +94,21 @@ func (d *Decoder) releaseSlab() {
 	d.slab.Reset()
 }
 
+// recentType reports whether v is one of the last two event types, and
+// then makes it the type of the event: a stream of two types that
+// alternate ("quote", "trade") takes each without a copy or a search.
+func (d *Decoder) recentType(v []byte) bool {
+	switch {
+	case len(d.types) > 0 && d.types[0] == string(v):
+	case len(d.types) > 1 && d.types[1] == string(v):
+		d.types[0], d.types[1] = d.types[1], d.types[0]
+	default:
+		return false
+	}
+	d.sameType = true
+	return true
+}
+
 // eventType returns the type buffer as a string. Streams use a handful of
 // types: the last few are kept, so that a type that comes again costs no
 // allocation.

@@ -170,9 +170,9 @@ func (d *Decoder) next() (typ, data, id string) {
 			// An ID of ASCII without NUL, as most are: nothing to check
 			// or repair.
 			d.id, d.idSet = append(d.id[:0], trimSpace(line[3:])...), true
-		case len(line) > 6 && string(line[:6]) == "event:" && len(d.types) > 0 && d.types[0] == string(trimSpace(line[6:])):
-			// The type of the event before, most often.
-			d.typ, d.sameType = d.typ[:0], true
+		case len(line) > 6 && string(line[:6]) == "event:" && d.recentType(trimSpace(line[6:])):
+			// The type of one of the last two events, most often.
+			d.typ = d.typ[:0]
 		default:
 			if err := d.processLine(line); err != nil {
 				d.err = err
