@@ -24,6 +24,29 @@ const (
 	maxKeptField = 256
 )
 
+// readLongData reads the rest of a long data line straight into a data
+// buffer of its own, which then becomes the event's Data without a copy
+// (see handOver): the line's bytes are neither moved about in the read
+// buffer nor copied into a string.
+func (d *Decoder) readLongData() error {
+	d.detachView()
+	line := d.takePending()
+	value := trimSpace(line[len("data:"):])
+	size := d.longHint
+	if n := len(d.data) + len(value); size <= n {
+		size = max(2*n, minBufferSize)
+	}
+	data := make([]byte, len(d.data), min(size, d.max+2))
+	copy(data, d.data)
+	data = append(data, value...)
+	data, done, err := d.readRest(data, len(line))
+	d.data, d.owned = data, true
+	if done {
+		d.data = append(d.data, '\n')
+	}
+	return err
+}
+
 // handOver returns raw, the data of the event being dispatched, as a string
 // without a copy. It is the one place where a byte slice becomes a string
 // that shares its memory, and the rule that makes it safe is:

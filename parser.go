@@ -239,29 +239,6 @@ func (d *Decoder) readLine() ([]byte, error) {
 	}
 }
 
-// readLongData reads the rest of a long data line straight into a data
-// buffer of its own, which then becomes the event's Data without a copy
-// (see handOver): the line's bytes are neither moved about in the read
-// buffer nor copied into a string.
-func (d *Decoder) readLongData() error {
-	d.detachView()
-	line := d.takePending()
-	value := trimSpace(line[len("data:"):])
-	size := d.longHint
-	if n := len(d.data) + len(value); size <= n {
-		size = max(2*n, minBufferSize)
-	}
-	data := make([]byte, len(d.data), min(size, d.max+2))
-	copy(data, d.data)
-	data = append(data, value...)
-	data, done, err := d.readRest(data, len(line))
-	d.data, d.owned = data, true
-	if done {
-		d.data = append(d.data, '\n')
-	}
-	return err
-}
-
 // processLine interprets a field: a line that is neither empty nor a comment
 // (next takes those).
 func (d *Decoder) processLine(line []byte) error {

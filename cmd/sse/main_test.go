@@ -15,13 +15,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	est "github.com/go-eventsource/eventsource/eventsourcetest"
 )
-
-import "github.com/stretchr/testify/assert"
-import "github.com/stretchr/testify/require"
-import "go.uber.org/goleak"
-
-import est "github.com/go-eventsource/eventsource/eventsourcetest"
 
 // TestMain runs the command itself, main and all, when the test binary is
 // started with SSE_TEST_MAIN=1 (see TestSignal), and the tests otherwise.
