@@ -1,6 +1,7 @@
 // This file holds where the strings of an event come from: the blocks that
-// small events share, the cache of recent event types, and the hand-over
-// of a data buffer that becomes an event's Data without a copy.
+// small events share, the cache of recent event types, and the long data
+// lines read into a buffer of their own, which the hand-over then gives
+// away as the event's Data without a copy.
 
 package eventsource
 
