@@ -158,7 +158,9 @@ func (es *EventSource) open(ctx context.Context, cancel context.CancelCauseFunc)
 	req, err := es.newRequest(ctx)
 	if err != nil {
 		if req == nil {
-			return nil, nil, &requestError{method: es.cfg.method, url: es.logURL, err: err}
+			// New parsed the URL already: it parses again.
+			u, _ := url.Parse(es.url)
+			return nil, nil, &requestError{method: es.cfg.method, url: redactURL(u), err: err}
 		}
 		return nil, nil, requestFailed(req, err)
 	}

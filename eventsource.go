@@ -55,7 +55,6 @@ func (s ReadyState) String() string {
 // once; it must not be copied.
 type EventSource struct {
 	url    string
-	logURL string // the URL without credentials, query or fragment, for errors
 	cfg    config
 	client *http.Client // cfg.client, copied, with our CheckRedirect
 
@@ -126,7 +125,6 @@ func New(rawURL string, opts ...Option) (*EventSource, error) {
 	}
 	es := &EventSource{
 		url:         u.String(),
-		logURL:      redactURL(u),
 		cfg:         cfg,
 		lastEventID: cfg.lastEventID,
 	}
