@@ -82,6 +82,23 @@ func TestRequestHeadersAndBody(t *testing.T) {
 			firstID: "41",
 			lastID:  "42",
 		},
+		{
+			// Requests without an ID share one header map, and the one
+			// that carries an ID has its own: the third goes without.
+			name: "no options",
+			scripts: []est.Script{
+				{est.Send(est.Event{ID: "7", Data: "a"})},
+				{est.Raw("id\ndata: b\n\n")},
+				{est.Data("c"), est.Stall()},
+			},
+			method: http.MethodGet,
+			events: []eventsource.Event{
+				{Type: "message", Data: "a", ID: "7"},
+				{Type: "message", Data: "b", ID: ""},
+				{Type: "message", Data: "c", ID: ""},
+			},
+			lastIDs: [][]string{nil, {"7"}, nil},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

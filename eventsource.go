@@ -58,6 +58,14 @@ type EventSource struct {
 	cfg    config
 	client *http.Client // cfg.client, copied, with our CheckRedirect
 
+	// sharesHeader: requests without a Last-Event-ID may share cfg.header,
+	// for no code but net/http's own sees them, and it never writes to
+	// the header map of a request it sends: no hook, no cookie jar, no
+	// RoundTripper but *http.Transport (a RoundTripper should not change
+	// the request, but some do). A map a request holds costs a few hundred
+	// bytes a stream, for as long as the stream lasts.
+	sharesHeader bool
+
 	readyState atomic.Int32
 	handlers   atomic.Pointer[handlers] // copy-on-write; replaced under hmu
 
@@ -113,14 +121,18 @@ func New(rawURL string, opts ...Option) (*EventSource, error) {
 	}
 	// Every request carries these headers, unless WithHeader replaced or
 	// removed them; newRequest adds Last-Event-ID, which WithHeader refuses.
-	for key, value := range map[string]string{"Accept": "text/event-stream", "Cache-Control": "no-cache"} {
-		if _, set := cfg.header[key]; !set {
-			cfg.header.Set(key, value)
+	if cfg.header == nil {
+		cfg.header = defaultHeader
+	} else {
+		for key, values := range defaultHeader {
+			if _, set := cfg.header[key]; !set {
+				cfg.header[key] = values
+			}
 		}
-	}
-	for key, values := range cfg.header {
-		if values == nil {
-			delete(cfg.header, key) // removed with WithHeader(key, "")
+		for key, values := range cfg.header {
+			if values == nil {
+				delete(cfg.header, key) // removed with WithHeader(key, "")
+			}
 		}
 	}
 	es := &EventSource{
@@ -131,6 +143,9 @@ func New(rawURL string, opts ...Option) (*EventSource, error) {
 	client := *cfg.client
 	client.CheckRedirect = checkRedirect(cfg.client.CheckRedirect)
 	es.client = &client
+	_, netHTTP := client.Transport.(*http.Transport)
+	es.sharesHeader = client.Jar == nil && (client.Transport == nil || netHTTP) &&
+		cfg.requestHook == nil && cfg.responseHook == nil
 	es.handlers.Store(&handlers{})
 	es.wake = make(chan struct{}, 1)
 	return es, nil

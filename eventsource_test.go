@@ -308,23 +308,32 @@ func TestRunConcurrently(t *testing.T) {
 	}
 }
 
-// TestPanicInCallback: a panic in a callback, a listener or the request
-// hook reaches the caller of Run unchanged, and leaves nothing behind: the
+// TestPanicInCallback: a panic in a callback, a listener, the request
+// hook or the HTTP client's transport (which runs on a goroutine of its
+// own while the request is sent) reaches the caller of Run unchanged, and leaves nothing behind: the
 // server sees the connection closed, ReadyState is Closed, no request
 // follows, and the leak check passes.
 func TestPanicInCallback(t *testing.T) {
 	t.Parallel()
-	for _, where := range []string{"OnOpen", "OnComment", "OnEvent", "OnMessage", "listener", "OnError", "request hook", "retry policy"} {
+	for _, where := range []string{"OnOpen", "OnComment", "OnEvent", "OnMessage", "listener", "OnError", "request hook", "retry policy", "transport"} {
 		t.Run(where, func(t *testing.T) {
 			t.Parallel()
 			boom := "boom in " + where
 			scripts := []est.Script{{est.Comment("c"), est.Data("1"), est.Stall()}}
-			if where == "OnError" || where == "request hook" || where == "retry policy" {
+			if where == "OnError" || where == "request hook" || where == "retry policy" || where == "transport" {
 				scripts = []est.Script{{est.Data("1"), est.Drop()}, {est.Data("2"), est.Stall()}}
 			}
 			srv, gone := watchedServer(t, scripts...)
-			attempts := 0
-			es := newES(t, srv, fastRetry(),
+			attempts, sent := 0, 0
+			client := srv.Client()
+			transport := client.Transport
+			client.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				if sent++; where == "transport" && sent == 2 {
+					panic(boom)
+				}
+				return transport.RoundTrip(req)
+			})
+			es := newES(t, srv, fastRetry(), eventsource.WithHTTPClient(client),
 				eventsource.WithRequestHook(func(*http.Request) error {
 					if attempts++; where == "request hook" && attempts == 2 {
 						panic(boom)

@@ -224,6 +224,18 @@ func TestHeldBetweenEvents(t *testing.T) {
 	require.NoError(t, recv(t, done))
 }
 
+// split cuts a burst as the network might: 40 KiB at first, which fills
+// and grows the read buffer to 32 KiB, and then 6 KiB at a time, more than
+// an eighth of it, as a busy stream's reads bring.
+func split(burst string) []string {
+	chunks := []string{burst[:40<<10]}
+	for rest := burst[40<<10:]; rest != ""; {
+		n := min(len(rest), 6<<10)
+		chunks, rest = append(chunks, rest[:n]), rest[n:]
+	}
+	return chunks
+}
+
 // A stepReader returns one chunk per Read; once they run out, each Read
 // sends on reading and blocks until the test closes release.
 type stepReader struct {
@@ -245,42 +257,52 @@ func (r *stepReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// TestQuietDecoderLetsGo: the buffers that a burst grows go back once reads
-// bring one event at a time: while the Decoder waits for the next read, it
-// holds less than a KiB, whatever the burst left.
+// TestQuietDecoderLetsGo: the buffers that a burst grows go back once the
+// Decoder has caught up with the stream: while it waits for the next read,
+// it holds less than a KiB, whatever the burst left, whether the burst ends
+// in a wait at once (the read buffer then held 32 KiB once) or in reads of
+// one event at a time.
 func TestQuietDecoderLetsGo(t *testing.T) {
 	t.Parallel()
+	const events = 700 // 52 KiB
 	var burst strings.Builder
-	for i := range 3000 {
+	for i := range events {
 		fmt.Fprintf(&burst, "event: quote\nid: %d\ndata: {\"sym\":\"ACME\",\"bid\":%d.25}\ndata: second line\n\n", i, 100+i%50)
 	}
-	reading := make(chan struct{}, 1)
-	release := make(chan struct{})
-	dec := eventsource.NewDecoder(&stepReader{
-		chunks:  []string{burst.String(), "id: q1\ndata: quiet\n\n", "data: again\n\n"},
-		reading: reading, release: release,
-	})
-	for i := range 3000 {
-		ev, err := dec.Next()
-		require.NoError(t, err)
-		require.Equal(t, fmt.Sprint(i), ev.ID)
+	for name, quiet := range map[string][]string{
+		"wait after the burst":   nil,
+		"quiet after the burst":  {"id: q1\ndata: quiet\n\n", "data: again\n\n"},
+		"a line across the wait": {"id: q2\ndata: split "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			reading := make(chan struct{}, 1)
+			release := make(chan struct{})
+			dec := eventsource.NewDecoder(&stepReader{
+				chunks:  append(split(burst.String()), quiet...),
+				reading: reading, release: release,
+			})
+			for i := range events {
+				ev, err := dec.Next()
+				require.NoError(t, err)
+				require.Equal(t, fmt.Sprint(i), ev.ID)
+			}
+			busy := eventsource.DecoderHeld(dec)
+			next := make(chan error, 1)
+			go func() {
+				var err error
+				for err == nil {
+					_, err = dec.Next()
+				}
+				next <- err
+			}()
+			recv(t, reading)
+			held := eventsource.DecoderHeld(dec)
+			close(release)
+			require.ErrorIs(t, recv(t, next), io.EOF)
+			t.Logf("held after the burst: %d bytes; waiting: %d bytes", busy, held)
+			assert.Greater(t, busy, 16<<10, "the burst grew the buffers")
+			assert.Less(t, held, 1<<10, "a Decoder that waits holds little")
+		})
 	}
-	busy := eventsource.DecoderHeld(dec)
-	for _, want := range []string{"quiet", "again"} {
-		ev, err := dec.Next()
-		require.NoError(t, err)
-		require.Equal(t, want, ev.Data)
-	}
-	next := make(chan error, 1)
-	go func() {
-		_, err := dec.Next()
-		next <- err
-	}()
-	recv(t, reading)
-	held := eventsource.DecoderHeld(dec)
-	close(release)
-	require.ErrorIs(t, recv(t, next), io.EOF)
-	t.Logf("held after the burst: %d bytes; quiet: %d bytes", busy, held)
-	assert.Greater(t, busy, 16<<10, "the burst grew the buffers")
-	assert.Less(t, held, 1<<10, "a quiet Decoder holds little")
 }

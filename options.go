@@ -67,10 +67,13 @@ type timer interface {
 	Reset(time.Duration) bool
 }
 
+// defaultHeader is the header of every request when no WithHeader was
+// given. It is shared, and never written to.
+var defaultHeader = http.Header{"Accept": {"text/event-stream"}, "Cache-Control": {"no-cache"}}
+
 func defaultConfig() config {
 	return config{
 		client:        http.DefaultClient,
-		header:        make(http.Header),
 		method:        http.MethodGet,
 		retry:         3 * time.Second,
 		maxRetryDelay: 30 * time.Second,
@@ -132,11 +135,16 @@ func WithHeader(key, value string) Option {
 			c.errs = append(c.errs, errors.New("WithHeader: the client sets Last-Event-ID itself; start from a stored ID with WithLastEventID"))
 		case !validHeaderValue(value):
 			c.errs = append(c.errs, fmt.Errorf("WithHeader: the value of %s holds a control character", key))
-		case value == "":
-			// Marked, so that New neither adds a default nor sends it.
-			c.header[http.CanonicalHeaderKey(key)] = nil
 		default:
-			c.header.Set(key, value)
+			if c.header == nil {
+				c.header = make(http.Header)
+			}
+			if value == "" {
+				// Marked, so that New neither adds a default nor sends it.
+				c.header[http.CanonicalHeaderKey(key)] = nil
+			} else {
+				c.header.Set(key, value)
+			}
 		}
 	}}
 }

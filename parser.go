@@ -72,6 +72,7 @@ func NewDecoder(r io.Reader) *Decoder {
 // event ID buffer starts at lastID, as in Chromium, so an event without
 // "id:" after a reconnection keeps the stored ID.
 func (d *Decoder) reset(r io.Reader, max int, lastID string) {
+	d.release()
 	// Field by field, so that no Decoder is built on the caller's stack.
 	*d = Decoder{}
 	d.r, d.max, d.crAt = r, max, -1

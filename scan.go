@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/bits"
 	"sync"
 )
 
@@ -26,11 +27,27 @@ const (
 
 var bom = []byte("\xef\xbb\xbf")
 
-// maxBuffers holds the read buffers of maxBufferSize that busy streams
-// let go when they catch up: a stream that has bursts borrows one for each,
-// and a process with thousands of quiet streams holds none (a pool is
-// emptied by the garbage collector).
-var maxBuffers = sync.Pool{New: func() any { return new([maxBufferSize]byte) }}
+// bufferPools holds read buffers of 1 KiB to maxBufferSize, one pool per
+// power of two: a stream borrows one for the reads of a burst, and gives it
+// back once it has caught up, to wait for its next bytes in a buffer of
+// minBufferSize. A busy stream gets its buffer back from the pool without
+// an allocation; thousands of quiet streams hold none (the garbage
+// collector empties the pools).
+var bufferPools [poolClasses]sync.Pool
+
+const (
+	minPooled   = 1 << 10
+	poolClasses = 7 // minPooled << 6 == maxBufferSize
+)
+
+// poolOf returns the pool of buffers of size bytes, or nil when that size
+// is not pooled.
+func poolOf(size int) *sync.Pool {
+	if size < minPooled || size > maxBufferSize || size&(size-1) != 0 {
+		return nil
+	}
+	return &bufferPools[bits.TrailingZeros(uint(size/minPooled))]
+}
 
 // A scanner cuts a stream into lines, as the WHATWG HTML standard's
 // "event stream interpretation" says
@@ -42,7 +59,9 @@ type scanner struct {
 	r   io.Reader
 	max int // the longest line, in bytes
 
-	buf        []byte // read buffer; buf[start:end] is not parsed yet
+	buf        []byte  // read buffer; buf[start:end] is not parsed yet
+	pooled     *[]byte // buf, when it came from bufferPools, to give back
+	small      []byte  // the buffer of minBufferSize, kept for when buf is not it
 	start, end int
 	searched   int   // buf[start:start+searched] holds no line end: neither LF nor CR
 	crAt       int   // the index in buf of the next CR, if ≥ start
@@ -182,7 +201,8 @@ func (s *scanner) readRest(dst []byte, lineLen int) (_ []byte, done bool, err er
 			rest := read[next:]
 			s.skipLF = lfMayFollow
 			if len(s.buf) < len(rest) {
-				s.buf = make([]byte, min(max(2*len(rest), minBufferSize), s.bufferLimit()))
+				s.start, s.end = 0, 0
+				s.moveTo(min(max(2*len(rest), minBufferSize), s.bufferLimit()))
 			}
 			s.end = copy(s.buf, rest)
 			if len(dst) > s.max {
@@ -270,21 +290,19 @@ func (s *scanner) findCR() {
 // reported after the buffered lines.
 func (s *scanner) fill(small bool) {
 	if s.buf == nil {
-		s.buf = make([]byte, min(minBufferSize, s.bufferLimit()))
+		s.buf, s.pooled = s.buffer(min(minBufferSize, s.bufferLimit()))
 	}
 	switch {
 	case len(s.buf) > keepBufferSize && s.end-s.start <= maxBufferSize/2:
 		s.moveTo(maxBufferSize)
-	case !small && s.start == s.end && s.fullReads == 0 &&
-		(len(s.buf) == maxBufferSize || (len(s.buf) > minBufferSize && s.quiet())):
-		// The reader has caught up with the stream, after a burst that
-		// grew the buffer to its largest, or with reads that now bring
-		// little of it: the stream waits for its next bytes in a small
-		// buffer, and a quiet stream holds no more. A largest buffer
-		// goes back to the pool, and comes back from it for the next
-		// burst, so a busy stream that catches up after each read pays
-		// no allocation. A read that fills the small buffer grows it
-		// back at once (grow).
+	case !small && s.start == s.end && s.fullReads == 0 && len(s.buf) > minBufferSize:
+		// The reader has caught up with the stream: it may now wait
+		// long for its next bytes, and waits in the small buffer. The
+		// large one goes back to its pool, and comes back from it, with
+		// no allocation, when a read fills the small one (grow): a
+		// busy stream pays one more read per burst, and a stream that
+		// goes quiet after a burst holds no more than one that never
+		// had one.
 		s.regrow = len(s.buf)
 		s.moveTo(minBufferSize)
 	case s.start == s.end:
@@ -363,20 +381,45 @@ func (s *scanner) moveTo(size int) {
 	if size == len(s.buf) {
 		copy(s.buf, s.buf[s.start:s.end])
 	} else {
-		var buf []byte
-		if size == maxBufferSize {
-			buf = maxBuffers.Get().(*[maxBufferSize]byte)[:]
-		} else {
-			buf = make([]byte, size)
+		old, pooled := s.buf, s.pooled
+		s.buf, s.pooled = s.buffer(size)
+		copy(s.buf, old[s.start:s.end])
+		if pooled != nil {
+			poolOf(len(*pooled)).Put(pooled)
 		}
-		copy(buf, s.buf[s.start:s.end])
-		if len(s.buf) == maxBufferSize {
-			maxBuffers.Put((*[maxBufferSize]byte)(s.buf))
-		}
-		s.buf = buf
 	}
 	s.start, s.end = 0, pending
 	s.crAt, s.crFrom, s.hasCR = -1, 0, false
+}
+
+// buffer returns a read buffer of size bytes: the small one, one from
+// bufferPools (and its box, to give it back in), or a new one.
+func (s *scanner) buffer(size int) ([]byte, *[]byte) {
+	if size == minBufferSize {
+		if s.small == nil {
+			s.small = make([]byte, minBufferSize)
+		}
+		return s.small, nil
+	}
+	pool := poolOf(size)
+	if pool == nil {
+		return make([]byte, size), nil
+	}
+	if box, ok := pool.Get().(*[]byte); ok {
+		return *box, box
+	}
+	box := new([]byte)
+	*box = make([]byte, size)
+	return *box, box
+}
+
+// release gives the read buffer back to its pool, if it came from one.
+// The scanner must not read or use its lines after.
+func (s *scanner) release() {
+	if s.pooled != nil {
+		poolOf(len(*s.pooled)).Put(s.pooled)
+		s.buf, s.pooled = nil, nil
+	}
 }
 
 // bufferLimit is the largest read buffer: a line of max bytes and its line

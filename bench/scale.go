@@ -106,6 +106,7 @@ var stateNames = [3]string{"connected", "one", "burst"}
 // A scaleSample is what one run of one library measured.
 type scaleSample struct {
 	mem        [3]float64 // KiB per stream in each state: heap in use and stacks beyond the baseline
+	stack      [3]float64 // the part of mem that is stacks
 	goroutines float64    // per stream, connected
 	cpu        float64    // µs of user and system CPU per tick in the busy phase
 	allocs     float64    // heap allocations per tick in the busy phase
@@ -356,6 +357,7 @@ func scaleRun(tc *tickClient, lib *library, n int, proto, id string, c scaleConf
 		settle()
 		fp := snapshot()
 		s.mem[state] = (float64(fp.heap+fp.stack) - float64(base.heap+base.stack)) / float64(n) / 1024
+		s.stack[state] = (float64(fp.stack) - float64(base.stack)) / float64(n) / 1024
 		if state == 0 {
 			s.goroutines = float64(fp.goroutines-base.goroutines) / float64(n)
 		}
@@ -534,15 +536,17 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 	}
 	burst, busyEach, latencyEach := c.perStream(n)
 	fmt.Fprintf(out, "#### %d streams over %s\n\n", n, protoNames[proto])
-	fmt.Fprintf(out, "| %-38s | %17s | %17s | %17s | %10s |\n", "memory per stream, KiB (+ over raw)", "connected", "after 1 tick", fmt.Sprintf("after %d ticks", burst+1), "goroutines")
-	fmt.Fprintf(out, "|%s|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 40), strings.Repeat("-", 18), strings.Repeat("-", 18), strings.Repeat("-", 18), strings.Repeat("-", 11))
+	fmt.Fprintf(out, "| %-38s | %17s | %17s | %17s | %14s | %10s |\n", "memory per stream, KiB (+ over raw)", "connected", "after 1 tick", fmt.Sprintf("after %d ticks", burst+1), "of which stacks", "goroutines")
+	fmt.Fprintf(out, "|%s|%s:|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 40), strings.Repeat("-", 18), strings.Repeat("-", 18), strings.Repeat("-", 18), strings.Repeat("-", 15), strings.Repeat("-", 11))
 	for _, r := range results {
 		if r.wrong != "" {
 			fmt.Fprintf(out, "| %-38s | WRONG: %s |\n", r.lib.name, oneLine(r.wrong))
 			continue
 		}
 		var cells [3]string
+		var stacks [3]string
 		for st := range cells {
+			stacks[st] = fmt.Sprintf("%.1f", r.median(func(s *scaleSample) float64 { return s.stack[st] }))
 			v := r.median(func(s *scaleSample) float64 { return s.mem[st] })
 			cells[st] = fmt.Sprintf("%.1f", v)
 			if raw != nil && r != raw {
@@ -553,7 +557,7 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 				cells[st] += fmt.Sprintf(" (%+.1f)", d)
 			}
 		}
-		fmt.Fprintf(out, "| %-38s | %17s | %17s | %17s | %10.1f |\n", r.lib.name, cells[0], cells[1], cells[2], r.median(func(s *scaleSample) float64 { return s.goroutines }))
+		fmt.Fprintf(out, "| %-38s | %17s | %17s | %17s | %14s | %10.1f |\n", r.lib.name, cells[0], cells[1], cells[2], strings.Join(stacks[:], " "), r.median(func(s *scaleSample) float64 { return s.goroutines }))
 	}
 	fmt.Fprintln(out)
 
