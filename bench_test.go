@@ -2,6 +2,7 @@ package eventsource_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -150,4 +151,49 @@ func BenchmarkEventSource(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*float64(w.events)), "ns/event")
 		})
 	}
+}
+
+// BenchmarkDecoderStreams measures the Decoder as a process with many
+// busy streams runs it: 1,000 Decoders take turns, each reading a batch of
+// 100 small events (about 100 bytes, with an ID and a type) and then waiting
+// for the next batch, so that each batch finds the Decoder's state and
+// buffers gone from the cache. BenchmarkDecoder measures one stream.
+func BenchmarkDecoderStreams(b *testing.B) {
+	const streams, batch = 1000, 100
+	var text bytes.Buffer
+	for i := range batch {
+		fmt.Fprintf(&text, "id: %d\nevent: tick\ndata: {\"n\":%d,\"s\":417,\"t\":1764762000123456789,\"p\":\"abcdefghijklmnopqrstuv\"}\n\n", 1000+i, 1000+i)
+	}
+	readers := make([]*batchReader, streams)
+	decoders := make([]*eventsource.Decoder, streams)
+	for i := range decoders {
+		readers[i] = &batchReader{}
+		decoders[i] = eventsource.NewDecoder(readers[i])
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(streams * text.Len()))
+	for b.Loop() {
+		for i, d := range decoders {
+			readers[i].rest = text.Bytes()
+			for range batch {
+				ev, err := d.Next()
+				if err != nil || ev.Type != "tick" {
+					b.Fatalf("stream %d: %+v, %v", i, ev, err)
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*streams*batch), "ns/event")
+}
+
+// A batchReader reads rest, and then reports that it has nothing yet.
+type batchReader struct{ rest []byte }
+
+func (r *batchReader) Read(p []byte) (int, error) {
+	if len(r.rest) == 0 {
+		return 0, errors.New("read past the batch")
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
 }

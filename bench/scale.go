@@ -31,6 +31,8 @@ type scaleConfig struct {
 	busyTotal  int // ticks in all in the busy phase
 	latencyDur time.Duration
 	profileDir string // heap profiles of every state go here, if set
+	// cpuProfileDir gets a CPU profile of each busy phase, if set
+	cpuProfileDir string
 }
 
 // parse fills in the scale mode's settings from the command line.
@@ -152,8 +154,11 @@ func benchScale(out io.Writer, libs []*library, c scaleConfig) error {
 		return err
 	}
 	defer tc.Close()
-	if c.profileDir != "" {
-		if err := os.MkdirAll(c.profileDir, 0o755); err != nil {
+	for _, dir := range []string{c.profileDir, c.cpuProfileDir} {
+		if dir == "" {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
@@ -385,7 +390,10 @@ func scaleRun(tc *tickClient, lib *library, n int, proto, id string, c scaleConf
 	if err != nil {
 		return s, err
 	}
-	if err := phase(busyEach, busyBatch*every(n, busyRate), busyBatch); err != nil {
+	stopProfile := startCPUProfile(c.cpuProfileDir, fmt.Sprintf("%s-%s-%d-busy.pprof", lib.short, proto, n))
+	err = phase(busyEach, busyBatch*every(n, busyRate), busyBatch)
+	stopProfile()
+	if err != nil {
 		return s, err
 	}
 	cpu1, _ := cpuTime()
@@ -510,6 +518,28 @@ func startingStackSize() uint64 {
 		return 0
 	}
 	return m[0].Value.Uint64()
+}
+
+// startCPUProfile starts a CPU profile into file in dir, unless dir is
+// empty, and returns what stops it.
+func startCPUProfile(dir, file string) (stop func()) {
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, file))
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: CPU profile:", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // writeInuseProfile writes a heap profile, for go tool pprof
