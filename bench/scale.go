@@ -591,22 +591,26 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 	}
 	fmt.Fprintln(out)
 
-	fmt.Fprintf(out, "| %-38s | %8s | %6s | %12s | %8s | %4s | %11s | %11s |\n", "busy phase, per tick; latency", "CPU µs", "x raw", "allocs/tick", "B/tick", "GCs", "latency p50", "latency p99")
-	fmt.Fprintf(out, "|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 40), strings.Repeat("-", 9), strings.Repeat("-", 7), strings.Repeat("-", 13), strings.Repeat("-", 9), strings.Repeat("-", 5), strings.Repeat("-", 12), strings.Repeat("-", 12))
+	fmt.Fprintf(out, "| %-38s | %8s | %6s | %8s | %12s | %8s | %4s | %11s | %11s |\n", "busy phase, per tick; latency", "CPU µs", "x raw", "over raw", "allocs/tick", "B/tick", "GCs", "latency p50", "latency p99")
+	fmt.Fprintf(out, "|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 40), strings.Repeat("-", 9), strings.Repeat("-", 7), strings.Repeat("-", 9), strings.Repeat("-", 13), strings.Repeat("-", 9), strings.Repeat("-", 5), strings.Repeat("-", 12), strings.Repeat("-", 12))
 	var notes []string
 	for _, r := range results {
 		if r.wrong != "" {
 			fmt.Fprintf(out, "| %-38s | WRONG: see above |\n", r.lib.name)
 			continue
 		}
-		ratio := "-"
+		ratio, over := "-", "-"
 		if raw != nil {
+			// Each repetition against raw's of the same round: the
+			// machine's speed drifts between rounds.
 			k := min(len(r.samples), len(raw.samples))
-			v := make([]float64, k)
+			ratios, overs := make([]float64, k), make([]float64, k)
 			for i := range k {
-				v[i] = r.samples[i].cpu / raw.samples[i].cpu
+				ratios[i] = r.samples[i].cpu / raw.samples[i].cpu
+				overs[i] = r.samples[i].cpu - raw.samples[i].cpu
 			}
-			ratio = fmt.Sprintf("%.2fx", medianOf(v))
+			ratio = fmt.Sprintf("%.2fx", medianOf(ratios))
+			over = fmt.Sprintf("%+.2f", medianOf(overs))
 		}
 		var delays []time.Duration
 		var extra int64
@@ -620,8 +624,8 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 			p50 = roundDelay(delays[len(delays)/2])
 			p99 = roundDelay(delays[len(delays)*99/100])
 		}
-		fmt.Fprintf(out, "| %-38s | %8.2f | %6s | %12.2f | %8.0f | %4.0f | %11s | %11s |\n", r.lib.name,
-			r.median(func(s *scaleSample) float64 { return s.cpu }), ratio,
+		fmt.Fprintf(out, "| %-38s | %8.2f | %6s | %8s | %12.2f | %8.0f | %4.0f | %11s | %11s |\n", r.lib.name,
+			r.median(func(s *scaleSample) float64 { return s.cpu }), ratio, over,
 			r.median(func(s *scaleSample) float64 { return s.allocs }),
 			r.median(func(s *scaleSample) float64 { return s.bytes }),
 			r.median(func(s *scaleSample) float64 { return float64(s.gcs) }), p50, p99)
