@@ -103,6 +103,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	if slices.Contains(c.modes, "scale") && !strings.Contains(os.Getenv("GODEBUG"), fixedStackStart) {
+		os.Exit(rerunWithFixedStackStart())
+	}
 	if c.scale.profileDir != "" {
 		runtime.MemProfileRate = 1
 	}
@@ -110,6 +113,36 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// fixedStackStart makes every new goroutine start with the smallest stack
+// (2 KiB). By default the runtime starts them with the average of the
+// stacks that the last collection scanned: in the scale mode, the harness's
+// own goroutines set it, at 4 or 8 KiB depending on how deep its main
+// goroutine happens to be at the baseline, and a library whose goroutines
+// cannot shrink back would look heavier or lighter by that chance. With
+// it, each goroutine's stack is what its own calls need.
+const fixedStackStart = "adaptivestackstart=0"
+
+// rerunWithFixedStackStart runs this program again, with fixedStackStart
+// added to GODEBUG (which the runtime reads only at start), and returns its
+// exit code.
+func rerunWithFixedStackStart() int {
+	godebug := fixedStackStart
+	if old := os.Getenv("GODEBUG"); old != "" {
+		godebug = old + "," + fixedStackStart
+	}
+	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd.Env = append(os.Environ(), "GODEBUG="+godebug)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if exit, ok := err.(*exec.ExitError); ok {
+			return exit.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "bench: running again with GODEBUG="+godebug+":", err)
+		return 1
+	}
+	return 0
 }
 
 func split(s string) []string {

@@ -167,6 +167,7 @@ func benchScale(out io.Writer, libs []*library, c scaleConfig) error {
 	}
 
 	fmt.Fprintf(out, "Ticks (`id: n`, `event: tick`, `data: {\"n\":…,\"s\":…,\"t\":…,\"p\":\"…\"}`, 100 B) come from a server in a process of its own (%s), over HTTP/1.1 or HTTP/2 without TLS (h2c); this process is the client, and only its memory and CPU count. Each run gives one library, or raw (bare net/http GETs that block in `Read`: the floor), a new `http.Transport` that all its streams share.\n\n", tc.addr)
+	fmt.Fprintf(out, "- GODEBUG=%s: new goroutines start with a stack of 2 KiB (see README.md)\n", os.Getenv("GODEBUG"))
 	fmt.Fprintf(out, "- open files: client %s, server %s\n", limitText(soft, hard, limitErr), limitText(tc.soft, tc.hard, errText(tc.limitErr)))
 	fmt.Fprintf(out, "- memory per stream: `HeapInuse`+`StackInuse` after two collections, minus the same before the streams opened, over the number of streams: connected, before any tick; after one tick on every stream; after a burst of ticks sent at once on every stream\n")
 	fmt.Fprintf(out, "- busy: %d ticks in all, %d/s over all streams, written and flushed %d at a time on each stream: this process's CPU (`getrusage`, user+sys), heap allocations and collections over the phase, per tick\n", c.busyTotal, busyRate, busyBatch)
@@ -306,11 +307,11 @@ func scaleRun(tc *tickClient, lib *library, n int, proto, id string, c scaleConf
 	base := snapshot()
 	profile("base")
 
-	// No collection while the streams open: each one sets the stack size
-	// that new goroutines start with from the average of the stacks it
-	// scans, so when one ran, among half-opened streams, would decide
-	// whether the rest start with 2, 4 or 8 KiB. Without, every goroutine
-	// starts at the size the baseline set, and grows as far as its own
+	// No collection while the streams open, so that their goroutines
+	// start alike: the mode runs with every new goroutine starting at
+	// 2 KiB (fixedStackStart in main.go), and without it each collection
+	// would set the size new goroutines start with from the average of
+	// the stacks it scanned. Every goroutine grows as far as its own
 	// calls take it.
 	s.startStack = startingStackSize()
 	gcPercent := debug.SetGCPercent(-1)
