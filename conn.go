@@ -201,7 +201,8 @@ func (es *EventSource) open(ctx context.Context, cancel context.CancelCauseFunc)
 // of sending a request. Had it made them, its stack would have grown to 8
 // or 16 KiB and stayed so while it waits in a read: the runtime halves a
 // stack only when a quarter of it is in use, and net/http's read path and
-// ours take more than a quarter of 8 KiB. It keeps 4 KiB instead.
+// ours take more than a quarter of 8 KiB. It keeps what the read needs
+// (4 KiB) instead, unless it started with more or a callback grew it.
 func send(c *http.Client, req *http.Request) (*http.Response, error) {
 	type result struct {
 		resp     *http.Response
