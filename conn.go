@@ -35,8 +35,8 @@ type attempt struct {
 // EventSource, the work of opening and ending in functions of their own),
 // so that the runtime can shrink the goroutine's stack.
 func (es *EventSource) connect(runCtx context.Context) attempt {
-	// The attempt has a context of its own, which the idle timer and
-	// Reconnect cancel with their cause.
+	// The attempt has a context of its own, which the idle timer,
+	// Reconnect and Close cancel with their cause.
 	ctx, cancel := context.WithCancelCause(runCtx)
 	es.setAttempt(cancel)
 	var resp *http.Response
@@ -61,15 +61,14 @@ func (es *EventSource) connect(runCtx context.Context) attempt {
 		// transport does, and a stream holds no callback for it.
 		defer context.AfterFunc(ctx, func() { resp.Body.Close() })()
 	}
-	return es.read(runCtx, ctx, resp, idle)
+	return es.read(runCtx.Done(), ctx, resp, idle)
 }
 
 // read runs OnOpen, then reads the stream of resp and dispatches its
-// events until it ends. Callbacks stop when Run's context ends, not when
-// the attempt's does: an idle timeout or a Reconnect during a callback lets
-// the event finish.
-func (es *EventSource) read(runCtx, ctx context.Context, resp *http.Response, idle timer) (a attempt) {
-	done := runCtx.Done()
+// events until it ends. Callbacks stop on Close or when Run's context
+// ends (runDone), not when the attempt's does: an idle timeout or a
+// Reconnect during a callback lets the event finish.
+func (es *EventSource) read(runDone <-chan struct{}, ctx context.Context, resp *http.Response, idle timer) (a attempt) {
 	opened := es.cfg.now()
 	es.setState(Open)
 	if idle != nil {
@@ -77,11 +76,11 @@ func (es *EventSource) read(runCtx, ctx context.Context, resp *http.Response, id
 	}
 	if fn := es.handlers.Load().onOpen; fn != nil {
 		fn()
-		if isDone(done) {
-			return attempt{err: runCtx.Err()}
+		if es.stopped(runDone) {
+			return attempt{err: context.Canceled}
 		}
 	}
-	dec := es.decoder(resp, idle, done)
+	dec := es.decoder(resp, idle, runDone)
 	defer dec.reset(nil, 0, "") // nothing of the connection stays held
 	// A count, not the ID itself: a string kept in this frame would keep
 	// alive, while the stream waits, the block of strings it lies in.
@@ -100,8 +99,8 @@ func (es *EventSource) read(runCtx, ctx context.Context, resp *http.Response, id
 		}
 		a.ok = true
 		es.stats.events.Add(1)
-		if !es.dispatch(&ev, done) {
-			a.err = runCtx.Err()
+		if !es.dispatch(&ev, runDone) {
+			a.err = context.Canceled
 			return a
 		}
 		if isDone(attemptDone) {
@@ -113,10 +112,10 @@ func (es *EventSource) read(runCtx, ctx context.Context, resp *http.Response, id
 }
 
 // decoder readies the EventSource's Decoder for the body of resp; comments
-// stop when done is closed. The
+// stop on Close or when Run's context ends (runDone). The
 // Decoder lives in the EventSource, not on the stack of Run's goroutine,
 // and is reused from one connection to the next.
-func (es *EventSource) decoder(resp *http.Response, idle timer, done <-chan struct{}) *Decoder {
+func (es *EventSource) decoder(resp *http.Response, idle timer, runDone <-chan struct{}) *Decoder {
 	var r io.Reader = &bodyReader{r: resp.Body, stats: &es.stats, idle: idle, d: es.cfg.idleTimeout}
 	if isGzip(resp) {
 		r = &gzipReader{r: r}
@@ -127,7 +126,7 @@ func (es *EventSource) decoder(resp *http.Response, idle timer, done <-chan stru
 	es.dec.reset(r, es.cfg.maxEventSize, es.LastEventID())
 	es.dec.idMoved = es.setLastEventID
 	es.dec.comment = func(line []byte) {
-		if fn := es.handlers.Load().onComment; fn != nil && !isDone(done) {
+		if fn := es.handlers.Load().onComment; fn != nil && !es.stopped(runDone) {
 			fn(validString(line))
 		}
 	}

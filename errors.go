@@ -67,8 +67,8 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("eventsource: status %d", e.StatusCode)
 }
 
-// errClosed is the cancellation cause that [EventSource.Close] sets, so that
-// Run can tell a Close from the caller's context ending.
+// errClosed is the cause with which [EventSource.Close] cancels the attempt
+// under way.
 var errClosed = errors.New("eventsource: closed")
 
 // errRunTwice is returned by a second call of [EventSource.Run].

@@ -71,13 +71,19 @@ type EventSource struct {
 
 	hmu sync.Mutex // serializes changes of handlers
 
-	mu      sync.Mutex // guards started, closed, cancel, attempt
+	mu      sync.Mutex // guards started, runDone, closeWins, attempt; Close sets closed under it
 	started bool
-	closed  bool
-	cancel  context.CancelCauseFunc
-	attempt context.CancelCauseFunc // cancels the attempt under way, if any
+	// closed is set by Close, and read without mu where callbacks are
+	// about to run. Run has no context of its own: Close cancels the
+	// attempt under way (whose context is a child of Run's) and wakes a
+	// wait between attempts. A context more per stream would cost a few
+	// hundred bytes (its done channel, and the map of its children).
+	closed    atomic.Bool
+	runDone   <-chan struct{}         // the Done channel of Run's context
+	closeWins bool                    // Close came before Run's context ended: Run returns nil
+	attempt   context.CancelCauseFunc // cancels the attempt under way, if any
 
-	wake chan struct{} // a Reconnect between attempts; 1-buffered
+	wake chan struct{} // a Reconnect or Close between attempts; 1-buffered
 
 	dec *Decoder // the Decoder of the connection; used by Run's goroutine only
 
@@ -177,12 +183,18 @@ func (es *EventSource) URL() string { return es.url }
 // Run, any number of times. It always returns nil.
 func (es *EventSource) Close() error {
 	es.mu.Lock()
-	es.closed = true
-	cancel := es.cancel
+	defer es.mu.Unlock()
+	if !es.closed.Load() {
+		es.closeWins = !isDone(es.runDone)
+	}
+	es.closed.Store(true)
 	es.readyState.Store(int32(Closed))
-	es.mu.Unlock()
-	if cancel != nil {
-		cancel(errClosed)
+	if es.attempt != nil {
+		es.attempt(errClosed)
+	}
+	select {
+	case es.wake <- struct{}{}: // ends a wait between attempts
+	default:
 	}
 	return nil
 }
@@ -209,7 +221,7 @@ func (es *EventSource) Reconnect(cause error) {
 	}
 	es.mu.Lock()
 	defer es.mu.Unlock()
-	if !es.started || es.closed {
+	if !es.started || es.closed.Load() {
 		return
 	}
 	if es.attempt != nil {
@@ -230,6 +242,10 @@ func (es *EventSource) setAttempt(cancel context.CancelCauseFunc) {
 	defer es.mu.Unlock()
 	es.attempt = cancel
 	if cancel != nil {
+		if es.closed.Load() {
+			cancel(errClosed)
+			return
+		}
 		select {
 		case <-es.wake:
 		default:
@@ -261,7 +277,7 @@ func (es *EventSource) run(ctx context.Context, sink func(Event) bool) error {
 	}
 	es.started = true
 	es.sink = sink
-	if es.closed {
+	if es.closed.Load() {
 		es.mu.Unlock()
 		return nil
 	}
@@ -271,20 +287,28 @@ func (es *EventSource) run(ctx context.Context, sink func(Event) bool) error {
 		es.readyState.Store(int32(Closed))
 		return err
 	}
-	runCtx, cancel := context.WithCancelCause(ctx)
-	es.cancel = cancel
+	es.runDone = ctx.Done()
 	es.mu.Unlock()
 	defer es.readyState.Store(int32(Closed))
-	defer cancel(nil)
 
-	err := es.loop(runCtx)
+	err := es.loop(ctx)
+	es.mu.Lock()
+	closed, closeWins := es.closed.Load(), es.closeWins
+	es.runDone = nil
+	es.mu.Unlock()
 	switch {
-	case errors.Is(context.Cause(runCtx), errClosed):
+	case closed && closeWins:
 		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()
 	}
 	return err
+}
+
+// stopped reports whether callbacks must stop: Close was called, or Run's
+// context, whose Done channel is runDone, ended.
+func (es *EventSource) stopped(runDone <-chan struct{}) bool {
+	return es.closed.Load() || isDone(runDone)
 }
 
 // Events runs the EventSource, like [EventSource.Run], and returns its

@@ -120,18 +120,19 @@ func (es *EventSource) update(change func(*handlers)) {
 }
 
 // dispatch runs the callbacks for ev, in the order the package promises,
-// and checks done before each, so that none starts after a Close made from
-// a callback. It reports whether done was still open.
-func (es *EventSource) dispatch(ev *Event, done <-chan struct{}) bool {
+// and checks before each whether they must stop (see stopped), so that
+// none starts after a Close made from a callback. It reports whether they
+// may go on.
+func (es *EventSource) dispatch(ev *Event, runDone <-chan struct{}) bool {
 	h := es.handlers.Load()
 	if h.onEvent != nil {
-		if isDone(done) {
+		if es.stopped(runDone) {
 			return false
 		}
 		h.onEvent(*ev)
 	}
 	if ev.Type == "message" && h.onMessage != nil {
-		if isDone(done) {
+		if es.stopped(runDone) {
 			return false
 		}
 		h.onMessage(*ev)
@@ -141,7 +142,7 @@ func (es *EventSource) dispatch(ev *Event, done <-chan struct{}) bool {
 			continue
 		}
 		for _, l := range h.listeners[i].fns {
-			if isDone(done) {
+			if es.stopped(runDone) {
 				return false
 			}
 			if !l.removed.Load() {
@@ -150,10 +151,10 @@ func (es *EventSource) dispatch(ev *Event, done <-chan struct{}) bool {
 		}
 		break
 	}
-	if es.sink != nil && !isDone(done) && !es.sink(*ev) {
+	if es.sink != nil && !es.stopped(runDone) && !es.sink(*ev) {
 		es.Close()
 	}
-	return !isDone(done)
+	return !es.stopped(runDone)
 }
 
 func isDone(done <-chan struct{}) bool {

@@ -83,7 +83,7 @@ func (es *EventSource) loop(ctx context.Context) error {
 	for {
 		r.limit.start(es.cfg.now())
 		a := es.connect(ctx)
-		if ctx.Err() != nil {
+		if es.stopped(ctx.Done()) {
 			return ctx.Err()
 		}
 		delay, err := es.failed(ctx, &r, a)
@@ -213,11 +213,11 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 
 const maxDuration = time.Duration(1<<63 - 1)
 
-// wait blocks for d, until ctx ends, or until Reconnect wakes it. It
-// reports whether ctx is still alive.
+// wait blocks for d, until ctx ends, or until Reconnect or Close wakes it.
+// It reports whether the stream goes on: neither ended nor Close.
 func (es *EventSource) wait(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
-		return ctx.Err() == nil
+		return !es.stopped(ctx.Done())
 	}
 	done := make(chan struct{})
 	t := es.cfg.afterFunc(d, func() { close(done) })
@@ -228,5 +228,5 @@ func (es *EventSource) wait(ctx context.Context, d time.Duration) bool {
 	}
 	t.Stop()
 	// When both are ready, a Close during the wait wins.
-	return ctx.Err() == nil
+	return !es.stopped(ctx.Done())
 }
