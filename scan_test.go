@@ -2,6 +2,7 @@ package eventsource_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -139,4 +140,43 @@ func (r *dataErrReader) Read(p []byte) (int, error) {
 		return n, r.err
 	}
 	return n, nil
+}
+
+// TestDecoderCRLFLines checks a stream of CRLF lines against the reference
+// model: 40 lines, and in turn at each of them a line end that breaks the
+// pattern (LF, CR, or a CR inside the line, which ends it early), read in
+// every way checkDecoder reads. A scanner that took CRLF for granted once
+// it had seen a few would fail it.
+func TestDecoderCRLFLines(t *testing.T) {
+	t.Parallel()
+	var lines []string
+	for i := range 40 {
+		lines = append(lines, []string{"event: quote", "id: " + strconv.Itoa(i), "data: " + strings.Repeat("x", 3*i), ""}[i%4])
+	}
+	stream := func(at int, brk string) []byte {
+		var b strings.Builder
+		for i, line := range lines {
+			switch {
+			case i == at && brk == "CR inside":
+				b.WriteString(line + "\rdata: more\r\n")
+			case i == at:
+				b.WriteString(line + brk)
+			default:
+				b.WriteString(line + "\r\n")
+			}
+		}
+		return []byte(b.String())
+	}
+	for _, brk := range []string{"\n", "\r", "CR inside"} {
+		for at := -1; at < len(lines); at++ {
+			in := stream(at, brk)
+			ref := refDecode(in, 16<<20)
+			t.Run(fmt.Sprintf("%q at line %d", brk, at), func(t *testing.T) {
+				t.Parallel()
+				checkDecoder(t, in, 0, decodeResult{
+					trace: ref.trace, lastID: ref.lastID, retry: ref.retry, retrySeen: ref.retrySeen, err: io.EOF,
+				})
+			})
+		}
+	}
 }
