@@ -43,7 +43,7 @@ func zeroBytes(x uint64) uint64 {
 
 // lineEnd returns the index in b of the first CR or LF, or -1. It looks at
 // the first 16 bytes itself, 8 at a time and for both bytes at once, as
-// indexByte does for one.
+// indexByte does for one, and leaves the rest to indexLineEnd.
 func lineEnd(b []byte) int {
 	if len(b) < 16 {
 		for i, c := range b {
@@ -59,15 +59,8 @@ func lineEnd(b []byte) int {
 			return k + bits.TrailingZeros64(m)/8
 		}
 	}
-	rest := b[16:]
-	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-		rest = rest[:i]
-	}
-	if i := bytes.IndexByte(rest, '\r'); i >= 0 {
+	if i := indexLineEnd(b[16:]); i >= 0 {
 		return 16 + i
-	}
-	if len(rest) < len(b)-16 {
-		return 16 + len(rest)
 	}
 	return -1
 }

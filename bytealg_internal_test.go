@@ -30,6 +30,41 @@ func TestIndexByte(t *testing.T) {
 	}
 }
 
+// lineEndWant is the first CR or LF in b, found the plainest way.
+func lineEndWant(b []byte) int {
+	return bytes.IndexFunc(b, func(r rune) bool { return r == '\n' || r == '\r' })
+}
+
+// TestIndexLineEnd checks indexLineEnd, in assembly on amd64, against the
+// plainest search: every length up to five blocks of 16 bytes, starting at
+// every offset of a block, with CR or LF at every position (and the other
+// one after it), among bytes far from them in value or next to them.
+func TestIndexLineEnd(t *testing.T) {
+	for n := 0; n <= 80; n++ {
+		for off := 0; off < 16; off++ {
+			for at := -1; at < n; at++ {
+				for _, first := range []byte{'\n', '\r'} {
+					for _, filler := range []byte{'a', '\x0b', 0x8a, 0xff} {
+						buf := bytes.Repeat([]byte{filler}, off+n+16)
+						b := buf[off : off+n]
+						if at >= 0 {
+							b[at] = first
+							if at+5 < n {
+								b[at+5] = '\n' + '\r' - first
+							}
+						}
+						// A line end just past b must not count.
+						buf[off+n] = '\n'
+						if got, want := indexLineEnd(b), lineEndWant(b); got != want {
+							t.Fatalf("indexLineEnd(%q) = %d, want %d (offset %d)", b, got, want, off)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestLineEnd checks lineEnd against two bytes.IndexByte calls: every
 // length around its two words, with CR and LF at every position.
 func TestLineEnd(t *testing.T) {
