@@ -40,27 +40,3 @@ const ones = 0x0101010101010101
 func zeroBytes(x uint64) uint64 {
 	return (x - ones) &^ x & 0x8080808080808080
 }
-
-// lineEnd returns the index in b of the first CR or LF, or -1. It looks at
-// the first 16 bytes itself, 8 at a time and for both bytes at once, as
-// indexByte does for one, and leaves the rest to indexLineEnd.
-func lineEnd(b []byte) int {
-	if len(b) < 16 {
-		for i, c := range b {
-			if c == '\n' || c == '\r' {
-				return i
-			}
-		}
-		return -1
-	}
-	for k := 0; k < 16; k += 8 {
-		w := binary.LittleEndian.Uint64(b[k:])
-		if m := zeroBytes(w^(ones*'\n')) | zeroBytes(w^(ones*'\r')); m != 0 {
-			return k + bits.TrailingZeros64(m)/8
-		}
-	}
-	if i := indexLineEnd(b[16:]); i >= 0 {
-		return 16 + i
-	}
-	return -1
-}

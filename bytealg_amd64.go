@@ -2,8 +2,9 @@
 
 package eventsource
 
-// indexLineEnd returns the index in b of the first CR or LF, or -1, in one
-// pass (bytealg_amd64.s).
+// lineEnd returns the index in b of the first CR or LF, or -1, in one SSE2
+// pass (bytealg_amd64.s). The other platforms have it in Go
+// (bytealg_generic.go).
 //
 //go:noescape
-func indexLineEnd(b []byte) int
+func lineEnd(b []byte) int
