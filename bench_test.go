@@ -128,28 +128,7 @@ func BenchmarkEventSource(b *testing.B) {
 	for _, w := range benchWorkloads() {
 		b.Run(w.name, func(b *testing.B) {
 			srv := newServer(b, est.Script{est.Raw(string(w.in)), est.Stall()})
-			client := srv.Client()
-			b.ReportAllocs()
-			b.SetBytes(int64(len(w.in)))
-			for b.Loop() {
-				es, err := eventsource.New(srv.URL, eventsource.WithHTTPClient(client), eventsource.WithMaxRetries(0))
-				if err != nil {
-					b.Fatal(err)
-				}
-				n := 0
-				es.OnEvent(func(eventsource.Event) {
-					if n++; n == w.events {
-						es.Close()
-					}
-				})
-				if err := es.Run(b.Context()); err != nil {
-					b.Fatal(err)
-				}
-				if n != w.events {
-					b.Fatalf("got %d events, want %d", n, w.events)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*float64(w.events)), "ns/event")
+			benchEventSource(b, w, srv.URL, srv.Client())
 		})
 	}
 }
@@ -169,29 +148,35 @@ func BenchmarkEventSourceBody(b *testing.B) {
 					Request:    req,
 				}, nil
 			})}
-			b.ReportAllocs()
-			b.SetBytes(int64(len(w.in)))
-			for b.Loop() {
-				es, err := eventsource.New("http://stream.test/", eventsource.WithHTTPClient(client), eventsource.WithMaxRetries(0))
-				if err != nil {
-					b.Fatal(err)
-				}
-				n := 0
-				es.OnEvent(func(eventsource.Event) {
-					if n++; n == w.events {
-						es.Close()
-					}
-				})
-				if err := es.Run(b.Context()); err != nil {
-					b.Fatal(err)
-				}
-				if n != w.events {
-					b.Fatalf("got %d events, want %d", n, w.events)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*float64(w.events)), "ns/event")
+			benchEventSource(b, w, "http://stream.test/", client)
 		})
 	}
+}
+
+// benchEventSource runs an EventSource on url through client once per
+// iteration, counting w's events in OnEvent and closing on the last.
+func benchEventSource(b *testing.B, w benchWorkload, url string, client *http.Client) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(w.in)))
+	for b.Loop() {
+		es, err := eventsource.New(url, eventsource.WithHTTPClient(client), eventsource.WithMaxRetries(0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		es.OnEvent(func(eventsource.Event) {
+			if n++; n == w.events {
+				es.Close()
+			}
+		})
+		if err := es.Run(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		if n != w.events {
+			b.Fatalf("got %d events, want %d", n, w.events)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*float64(w.events)), "ns/event")
 }
 
 // BenchmarkDecoderStreams measures the Decoder as a process with many
