@@ -2,9 +2,10 @@
 
 package eventsource
 
-// lineEnd returns the index in b of the first CR or LF, or -1, in one SSE2
-// pass (bytealg_amd64.s). The other platforms have it in Go
+// lineEnd returns the index in b of the first LF or cr, or -1, and whether
+// the bytes before it are all ASCII (false when there is none), in one
+// SSE2 pass (bytealg_amd64.s). The other platforms have it in Go
 // (bytealg_generic.go).
 //
 //go:noescape
-func lineEnd(b []byte) int
+func lineEnd(b []byte, cr byte) (end int, ascii bool)

@@ -8,14 +8,24 @@ import (
 	"math/bits"
 )
 
-// lineEnd returns the index in b of the first CR or LF, or -1. It looks at
-// the first 16 bytes itself, 8 at a time and for both bytes at once, as
-// indexByte does for one, and then searches the rest for LF, and for CR
-// before it. On amd64, bytealg_amd64.s makes it one SSE2 pass.
-func lineEnd(b []byte) int {
+// lineEnd returns the index in b of the first LF or cr, or -1, and whether
+// the bytes before it are all ASCII (false when there is none). It looks
+// at the first 16 bytes itself, 8 at a time and for both bytes at once, as
+// indexByte does for one, and then searches the rest for LF, and for cr
+// before it. On amd64, bytealg_amd64.s makes it one SSE2 pass, which also
+// finds the high bits.
+func lineEnd(b []byte, cr byte) (end int, ascii bool) {
+	end = lineEndIndex(b, cr)
+	if end < 0 {
+		return -1, false
+	}
+	return end, isASCII(b[:end])
+}
+
+func lineEndIndex(b []byte, cr byte) int {
 	if len(b) < 16 {
 		for i, c := range b {
-			if c == '\n' || c == '\r' {
+			if c == '\n' || c == cr {
 				return i
 			}
 		}
@@ -23,7 +33,7 @@ func lineEnd(b []byte) int {
 	}
 	for k := 0; k < 16; k += 8 {
 		w := binary.LittleEndian.Uint64(b[k:])
-		if m := zeroBytes(w^(ones*'\n')) | zeroBytes(w^(ones*'\r')); m != 0 {
+		if m := zeroBytes(w^(ones*'\n')) | zeroBytes(w^(ones*uint64(cr))); m != 0 {
 			return k + bits.TrailingZeros64(m)/8
 		}
 	}
@@ -31,8 +41,10 @@ func lineEnd(b []byte) int {
 	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 		rest = rest[:i]
 	}
-	if i := bytes.IndexByte(rest, '\r'); i >= 0 {
-		return 16 + i
+	if cr != '\n' {
+		if i := bytes.IndexByte(rest, cr); i >= 0 {
+			return 16 + i
+		}
 	}
 	if len(rest) < len(b)-16 {
 		return 16 + len(rest)

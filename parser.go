@@ -43,6 +43,7 @@ type Decoder struct {
 	data      []byte          // data buffer: each data line followed by '\n'
 	view      []byte          // the event's only data line so far, still in the read buffer
 	hasView   bool            // view holds the data: data is empty
+	viewASCII bool            // view is ASCII: it needs no UTF-8 validation
 	typ       []byte          // event type buffer, valid UTF-8
 	sameType  bool            // the event type is types[0]; typ is empty
 	id        []byte          // last event ID buffer, valid UTF-8, when idSet
@@ -136,7 +137,7 @@ func (d *Decoder) next() (typ, data, id string) {
 		return "", "", ""
 	}
 	for {
-		line, ok := d.nextLine()
+		line, ascii, ok := d.nextLine()
 		if !ok {
 			var err error
 			if line, err = d.readLine(); err != nil {
@@ -166,7 +167,7 @@ func (d *Decoder) next() (typ, data, id string) {
 			// there is: keep a view, copied (detachView) only if the
 			// read buffer changes before the event's blank line. A line
 			// is never longer than the limit, so neither is the data.
-			d.view, d.hasView = trimSpace(line[5:]), true
+			d.view, d.hasView, d.viewASCII = trimSpace(line[5:]), true, ascii
 		case len(line) >= 3 && string(line[:3]) == "id:" && isPlainASCII(trimSpace(line[3:])):
 			// An ID of ASCII without NUL, as most are: nothing to check
 			// or repair.
@@ -324,7 +325,7 @@ func (d *Decoder) dispatch() (typ, data, id string, fired bool) {
 		d.longHint = len(d.data)
 	}
 	switch {
-	case !validUTF8(raw):
+	case !(d.hasView && d.viewASCII) && !validUTF8(raw):
 		if idChanged {
 			d.lastID = string(d.id)
 		}

@@ -47,48 +47,52 @@ func newScanner(r io.Reader, max int) scanner {
 
 // nextLine is the common case of line: the buffer holds a whole line. It
 // consumes the line and its line end, or reports false and consumes
-// nothing. Most streams have no CR at all: while the buffered bytes hold
-// none, it looks for LF alone; once they do, for both at once. It is a fast
-// path of line, kept in step with it by TestDecoder, which runs every case
-// through readers that split the input at every offset.
-func (s *scanner) nextLine() ([]byte, bool) {
+// nothing; ascii tells that the line has no byte above 0x7f (false when
+// not known: its data is then validated). Most streams have no CR at all:
+// while the buffered bytes hold none, it looks for LF alone; once they do,
+// for both at once. It is a fast path of line, kept in step with it by
+// TestDecoder, which runs every case through readers that split the input
+// at every offset.
+func (s *scanner) nextLine() (line []byte, ascii, ok bool) {
 	if s.skipLF || !s.bomDone {
-		return nil, false
+		return nil, false, false
 	}
 	if !s.hasCR && s.crFrom < s.end {
 		s.findCR()
 	}
+	// The bytes before from were searched by an earlier call, which did
+	// not keep whether they were ASCII: whole is false then.
+	from, whole := s.start+s.searched, s.searched == 0
 	if !s.hasCR {
-		from := s.start + s.searched
-		i := indexByte(s.buf[from:s.end], '\n')
+		i, ascii := lineEnd(s.buf[from:s.end], '\n')
 		if i < 0 {
 			s.searched = s.end - s.start
-			return nil, false
+			return nil, false, false
 		}
 		lf := from + i
 		if lf-s.start > s.max {
-			return nil, false
+			return nil, false, false
 		}
 		line := s.buf[s.start:lf]
 		s.start, s.searched = lf+1, 0
-		return line, true
+		return line, ascii && whole, true
 	}
-	i := lineEnd(s.buf[s.start+s.searched : s.end])
+	i, ascii := lineEnd(s.buf[from:s.end], '\r')
 	if i < 0 {
 		s.searched = s.end - s.start
-		return nil, false
+		return nil, false, false
 	}
-	at := s.start + s.searched + i
+	at := from + i
 	if at-s.start > s.max {
-		return nil, false
+		return nil, false, false
 	}
 	next, lfMayFollow := afterLineEnd(s.buf[:s.end], at)
 	if lfMayFollow {
-		return nil, false // line waits for what follows the CR
+		return nil, false, false // line waits for what follows the CR
 	}
-	line := s.buf[s.start:at]
+	line = s.buf[s.start:at]
 	s.start, s.searched = next, 0
-	return line, true
+	return line, ascii && whole, true
 }
 
 // line returns the next whole line in the buffer, without its line end, and
@@ -152,7 +156,7 @@ func (s *scanner) readRest(dst []byte, lineLen int) (_ []byte, done bool, err er
 		space := dst[len(dst):cap(dst)]
 		n := s.read(space)
 		read := space[:n]
-		end := lineEnd(read)
+		end, _ := lineEnd(read, '\r')
 		if end < 0 {
 			end = n
 		}

@@ -70,12 +70,17 @@ func appendValidUTF8(dst, src []byte) []byte {
 const replacement = "\uFFFD"
 
 // validUTF8 is utf8.Valid, quicker on the short ASCII data of most events:
-// it looks at 16 bytes a step, and only calls utf8.Valid for data that is
-// long (where utf8.Valid is quicker) or not ASCII.
+// isASCII looks at 16 bytes a step, and utf8.Valid runs only for data that
+// is long (where it is quicker) or not ASCII.
 func validUTF8(b []byte) bool {
 	if len(b) > 192 {
 		return utf8.Valid(b)
 	}
+	return isASCII(b) || utf8.Valid(b)
+}
+
+// isASCII reports whether every byte of b is below 0x80, 16 bytes a step.
+func isASCII(b []byte) bool {
 	var or uint64
 	if len(b) >= 8 {
 		rest := b
@@ -92,7 +97,7 @@ func validUTF8(b []byte) bool {
 			or |= uint64(c)
 		}
 	}
-	return or&0x8080808080808080 == 0 || utf8.Valid(b)
+	return or&0x8080808080808080 == 0
 }
 
 // isPlainASCII reports whether b, an event ID, is ASCII without NUL: it
