@@ -9,11 +9,9 @@ import (
 )
 
 // lineEnd returns the index in b of the first LF or cr, or -1, and whether
-// the bytes before it are all ASCII (false when there is none). It looks
-// at the first 16 bytes itself, 8 at a time and for both bytes at once, as
-// indexByte does for one, and then searches the rest for LF, and for cr
-// before it. On amd64, bytealg_amd64.s makes it one SSE2 pass, which also
-// finds the high bits.
+// the bytes before it are all ASCII (false when there is none): a search,
+// and then isASCII over the line. On amd64, bytealg_amd64.s makes both one
+// SSE2 pass.
 func lineEnd(b []byte, cr byte) (end int, ascii bool) {
 	end = lineEndIndex(b, cr)
 	if end < 0 {
@@ -22,6 +20,10 @@ func lineEnd(b []byte, cr byte) (end int, ascii bool) {
 	return end, isASCII(b[:end])
 }
 
+// lineEndIndex is the search of lineEnd. It looks at the first 16 bytes
+// itself, 8 at a time and for both bytes at once, as indexByte does for
+// one, and then searches the rest for LF, and for cr before it (when cr is
+// not LF too).
 func lineEndIndex(b []byte, cr byte) int {
 	if len(b) < 16 {
 		for i, c := range b {
