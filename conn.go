@@ -87,7 +87,11 @@ func (es *EventSource) read(runDone <-chan struct{}, ctx context.Context, resp *
 	var idChanges uint64
 	attemptDone := ctx.Done()
 	for {
-		ev, err := dec.Next()
+		// dec.Next, with the Event built in place: Next's result is a
+		// copy of it, which costs a stall (see Decoder.Next).
+		var ev Event
+		ev.Type, ev.Data, ev.ID = dec.next()
+		err := dec.err
 		a.retry, a.retrySet = dec.Retry()
 		if dec.idChanges != idChanges {
 			idChanges = dec.idChanges
