@@ -53,3 +53,14 @@ func lineEndIndex(b []byte, cr byte) int {
 	}
 	return -1
 }
+
+// ones has 1 in each byte of a word; ones*c has c in each.
+const ones = 0x0101010101010101
+
+// zeroBytes marks the zero bytes of x with their high bit. The lowest bit
+// set marks the first zero byte exactly: a borrow can set bits above it,
+// never below, and none when x has no zero byte. Used on x = word ^ ones*c,
+// it finds the first byte c in a word of 8.
+func zeroBytes(x uint64) uint64 {
+	return (x - ones) &^ x & 0x8080808080808080
+}

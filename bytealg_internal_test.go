@@ -5,31 +5,6 @@ import (
 	"testing"
 )
 
-import "github.com/stretchr/testify/assert"
-
-// TestIndexByte checks the quick path against bytes.IndexByte: every
-// length around its two words, with the byte (and bytes next to it in value)
-// at every position, once and twice.
-func TestIndexByte(t *testing.T) {
-	for n := 0; n <= 40; n++ {
-		for at := -1; at < n; at++ {
-			for _, c := range []byte{'\n', '\r'} {
-				b := bytes.Repeat([]byte{c + 1}, n)
-				if at >= 0 {
-					b[at] = c
-					if at+3 < n {
-						b[at+3] = c
-					}
-					if at > 0 {
-						b[at-1] = c - 1
-					}
-				}
-				assert.Equal(t, bytes.IndexByte(b, c), indexByte(b, c), "%q in %q", c, b)
-			}
-		}
-	}
-}
-
 // lineEndWant is lineEnd found the plainest way: the first LF or cr in b,
 // and whether every byte before it is below 0x80.
 func lineEndWant(b []byte, cr byte) (int, bool) {

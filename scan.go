@@ -244,7 +244,7 @@ func (s *scanner) cutLine() ([]byte, bool) {
 func (s *scanner) findCR() {
 	s.crAt = -1
 	s.crFrom = max(s.crFrom, s.start)
-	if i := indexByte(s.buf[s.crFrom:s.end], '\r'); i >= 0 {
+	if i := bytes.IndexByte(s.buf[s.crFrom:s.end], '\r'); i >= 0 {
 		s.crAt = s.crFrom + i
 		s.crFrom = s.crAt + 1
 		s.hasCR = true
