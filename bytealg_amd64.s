@@ -10,6 +10,17 @@
 
 #include "textflag.h"
 
+// LINE_ENDS looks at the 16 bytes at addr: AX marks those that are LF (X1)
+// or cr (X2), DX those with their high bit set. It uses X0 and X3.
+#define LINE_ENDS(addr) \
+	MOVOU	addr, X0; \
+	PMOVMSKB	X0, DX; \
+	MOVOU	X0, X3; \
+	PCMPEQB	X1, X0; \
+	PCMPEQB	X2, X3; \
+	POR	X3, X0; \
+	PMOVMSKB	X0, AX
+
 // func lineEnd(b []byte, cr byte) (end int, ascii bool)
 TEXT ·lineEnd(SB), NOSPLIT, $0-41
 	MOVQ	b_base+0(FP), SI
@@ -32,13 +43,7 @@ TEXT ·lineEnd(SB), NOSPLIT, $0-41
 blocks:
 	CMPQ	SI, R8
 	JA	last
-	MOVOU	(SI), X0
-	PMOVMSKB	X0, DX
-	MOVOU	X0, X3
-	PCMPEQB	X1, X0
-	PCMPEQB	X2, X3
-	POR	X3, X0
-	PMOVMSKB	X0, AX
+	LINE_ENDS((SI))
 	TESTL	AX, AX
 	JNZ	found
 	ORL	DX, R9
@@ -48,13 +53,7 @@ blocks:
 last:
 	// Fewer than 16 bytes are left: look at the last 16, and drop what
 	// was found among the bytes before SI, already seen.
-	MOVOU	(R8), X0
-	PMOVMSKB	X0, DX
-	MOVOU	X0, X3
-	PCMPEQB	X1, X0
-	PCMPEQB	X2, X3
-	POR	X3, X0
-	PMOVMSKB	X0, AX
+	LINE_ENDS((R8))
 	MOVQ	SI, CX
 	SUBQ	R8, CX
 	SHRL	CX, AX
