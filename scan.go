@@ -60,24 +60,14 @@ func (s *scanner) nextLine() (line []byte, ascii, ok bool) {
 	if !s.hasCR && s.crFrom < s.end {
 		s.findCR()
 	}
+	cr := byte('\n')
+	if s.hasCR {
+		cr = '\r'
+	}
 	// The bytes before from were searched by an earlier call, which did
 	// not keep whether they were ASCII: whole is false then.
 	from, whole := s.start+s.searched, s.searched == 0
-	if !s.hasCR {
-		i, ascii := lineEnd(s.buf[from:s.end], '\n')
-		if i < 0 {
-			s.searched = s.end - s.start
-			return nil, false, false
-		}
-		lf := from + i
-		if lf-s.start > s.max {
-			return nil, false, false
-		}
-		line := s.buf[s.start:lf]
-		s.start, s.searched = lf+1, 0
-		return line, ascii && whole, true
-	}
-	i, ascii := lineEnd(s.buf[from:s.end], '\r')
+	i, ascii := lineEnd(s.buf[from:s.end], cr)
 	if i < 0 {
 		s.searched = s.end - s.start
 		return nil, false, false
