@@ -91,7 +91,7 @@ func main() {
 	flag.IntVar(&c.scale.reps, "scale-reps", 0, "repetitions of the scale mode (default 3, or 1 with -quick)")
 	flag.StringVar(&scaleProtos, "scale-protos", "h1,h2", "protocols of the scale mode: h1 (HTTP/1.1), h2 (HTTP/2 without TLS)")
 	flag.StringVar(&c.scale.profileDir, "scale-heapprofile", "", "write heap profiles of the scale mode's states to `dir` (every allocation sampled)")
-	flag.StringVar(&c.scale.cpuProfileDir, "scale-cpuprofile", "", "write CPU profiles of the scale mode's busy phases to `dir`")
+	flag.StringVar(&c.scale.cpuProfileDir, "scale-cpuprofile", "", "write CPU profiles of the scale mode's busy and steady phases to `dir`")
 	flag.Parse()
 	c.workloads = split(workloads)
 	c.modes = split(modes)

@@ -24,14 +24,16 @@ import (
 
 // scaleConfig is the scale mode's part of the command line.
 type scaleConfig struct {
-	streams    []int    // streams per run
-	protos     []string // "h1", "h2"
-	reps       int
-	burst      int // ticks per stream in the burst, at most maxBurst in all
-	busyTotal  int // ticks in all in the busy phase
-	latencyDur time.Duration
-	profileDir string // heap profiles of every state go here, if set
-	// cpuProfileDir gets a CPU profile of each busy phase, if set
+	streams     []int    // streams per run
+	protos      []string // "h1", "h2"
+	reps        int
+	burst       int // ticks per stream in the burst, at most maxBurst in all
+	busyTotal   int // ticks in all in the busy phase
+	steadyTotal int // ticks in all in the steady phase
+	latencyDur  time.Duration
+	profileDir  string // heap profiles of every state go here, if set
+	// cpuProfileDir gets a CPU profile of each busy and steady phase, if
+	// set
 	cpuProfileDir string
 }
 
@@ -58,10 +60,12 @@ func (c *scaleConfig) parse(streams, protos string, quick bool) error {
 	}
 	setDefault(&c.reps, 3, 1, quick)
 	c.burst = 2000
-	c.busyTotal = 400_000
+	c.busyTotal = 1_000_000
+	c.steadyTotal = 400_000
 	c.latencyDur = 2 * time.Second
 	if quick {
-		c.busyTotal = 200_000
+		c.busyTotal = 500_000
+		c.steadyTotal = 200_000
 	}
 	return nil
 }
@@ -70,14 +74,13 @@ const (
 	// maxBurst bounds the burst's ticks over all streams, so that 10,000
 	// streams get 200 each rather than 2,000.
 	maxBurst = 2_000_000
-	// busyRate is the busy phase's ticks per second over all streams, and
-	// busyBatch how many ticks a busy stream's server writes and flushes
-	// together, as a feed under load does: the phase measures the cost of
-	// each event, not of each wakeup. (With one tick per flush, every
-	// library pays the transport's cost of a read for each event, and
-	// ends within a few tenths of raw.)
-	busyRate  = 100_000
-	busyBatch = 100
+	// steadyRate is the steady phase's ticks per second over all streams,
+	// and steadyBatch how many ticks a stream's server writes and flushes
+	// together. (With one tick per flush, every library pays the
+	// transport's cost of a read for each event, and ends within a few
+	// tenths of raw.)
+	steadyRate  = 100_000
+	steadyBatch = 100
 	// latencyRate is the latency phase's: 10 a second on each of 1,000
 	// streams.
 	latencyRate = 10_000
@@ -94,9 +97,9 @@ const (
 )
 
 // perStream returns the ticks each of n streams gets in the burst, the
-// busy phase and the latency phase.
-func (c *scaleConfig) perStream(n int) (burst, busy, latency int) {
-	return max(1, min(c.burst, maxBurst/n)), max(1, c.busyTotal/n), max(1, int(latencyRate*c.latencyDur.Seconds())/n)
+// busy, steady and latency phases.
+func (c *scaleConfig) perStream(n int) (burst, busy, steady, latency int) {
+	return max(1, min(c.burst, maxBurst/n)), max(1, c.busyTotal/n), max(1, c.steadyTotal/n), max(1, int(latencyRate*c.latencyDur.Seconds())/n)
 }
 
 // every returns the time between two ticks of one of n streams when they
@@ -113,14 +116,21 @@ type scaleSample struct {
 	mem        [3]float64 // KiB per stream in each state: heap in use and stacks beyond the baseline
 	stack      [3]float64 // the part of mem that is stacks
 	goroutines float64    // per stream, connected
-	cpu        float64    // µs of user and system CPU per tick in the busy phase
-	allocs     float64    // heap allocations per tick in the busy phase
-	bytes      float64    // bytes allocated per tick in the busy phase
-	gcs        uint32     // collections during the busy phase
+	busy       phaseCost  // ticks sent as fast as the server can
+	steady     phaseCost  // steadyRate ticks a second
 	delays     []time.Duration
 	conns      int64  // connections the server had open, connected
 	startStack uint64 // the stack size of new goroutines at the baseline
 	extra      int64  // requests beyond one per stream
+}
+
+// A phaseCost is what the ticks of one phase cost this process: CPU, heap
+// allocations and collections.
+type phaseCost struct {
+	cpu    float64 // µs of user and system CPU per tick
+	allocs float64 // heap allocations per tick
+	bytes  float64 // bytes allocated per tick
+	gcs    uint32  // collections during the phase
 }
 
 // A scaleResult is one library's row: its samples, or why it is WRONG.
@@ -170,7 +180,8 @@ func benchScale(out io.Writer, libs []*library, c scaleConfig) error {
 	fmt.Fprintf(out, "- GODEBUG=%s: new goroutines start with a stack of 2 KiB (see README.md)\n", os.Getenv("GODEBUG"))
 	fmt.Fprintf(out, "- open files: client %s, server %s\n", limitText(soft, hard, limitErr), limitText(tc.soft, tc.hard, errText(tc.limitErr)))
 	fmt.Fprintf(out, "- memory per stream: `HeapInuse`+`StackInuse` after two collections, minus the same before the streams opened, over the number of streams: connected, before any tick; after one tick on every stream; after a burst of ticks sent at once on every stream\n")
-	fmt.Fprintf(out, "- busy: %d ticks in all, %d/s over all streams, written and flushed %d at a time on each stream: this process's CPU (`getrusage`, user+sys), heap allocations and collections over the phase, per tick\n", c.busyTotal, busyRate, busyBatch)
+	fmt.Fprintf(out, "- busy: %d ticks in all, sent at once on every stream, as fast as the server writes them: this process's CPU (`getrusage`, user+sys), heap allocations and collections over the phase, per tick; a collection starts once the runtime's memory has grown by %s\n", c.busyTotal, size(busyHeadroom))
+	fmt.Fprintf(out, "- steady: %d ticks in all, %d/s over all streams, written and flushed %d at a time on each stream: the same figures; a collection starts once the runtime's memory has grown by %s\n", c.steadyTotal, steadyRate, steadyBatch, size(steadyHeadroom))
 	fmt.Fprintf(out, "- latency: %d ticks/s over all streams for %s: from the server's clock just before it wrote each tick to the client's as the library hands it over\n", latencyRate, c.latencyDur)
 	fmt.Fprintf(out, "- delivery: every tick of every stream must arrive once, in order and whole, or the library is WRONG\n")
 	fmt.Fprintf(out, "- repetitions: %d, interleaved; medians, and latency percentiles over the ticks of all of them\n\n", c.reps)
@@ -289,7 +300,7 @@ func scaleRun(tc *tickClient, lib *library, n int, proto, id string, c scaleConf
 			s.extra, _ = strconv.ParseInt(f[0], 10, 64)
 		}
 	}()
-	burst, busyEach, latencyEach := c.perStream(n)
+	burst, busyEach, steadyEach, latencyEach := c.perStream(n)
 
 	// Everything the harness keeps per stream is made before the baseline.
 	set := newStreamSet(n, latencyEach+8)
@@ -397,29 +408,18 @@ func scaleRun(tc *tickClient, lib *library, n int, proto, id string, c scaleConf
 	}
 	measure(2)
 
-	runtime.GC()
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	restoreGC := paceGC(m0)
-	cpu0, err := cpuTime()
-	if err != nil {
-		restoreGC()
+	cost := func(name string, headroom int64, count int, every time.Duration, batch int) (phaseCost, error) {
+		profile := fmt.Sprintf("%s-%s-%d-%s.pprof", lib.short, proto, n, name)
+		return measureCost(headroom, c.cpuProfileDir, profile, count*n, func() error {
+			return phase(count, every, batch)
+		})
+	}
+	if s.busy, err = cost("busy", busyHeadroom, busyEach, 0, 1); err != nil {
 		return s, err
 	}
-	stopProfile := startCPUProfile(c.cpuProfileDir, fmt.Sprintf("%s-%s-%d-busy.pprof", lib.short, proto, n))
-	err = phase(busyEach, busyBatch*every(n, busyRate), busyBatch)
-	stopProfile()
-	cpu1, _ := cpuTime()
-	restoreGC()
-	if err != nil {
+	if s.steady, err = cost("steady", steadyHeadroom, steadyEach, steadyBatch*every(n, steadyRate), steadyBatch); err != nil {
 		return s, err
 	}
-	runtime.ReadMemStats(&m1)
-	events := float64(busyEach * n)
-	s.cpu = float64((cpu1 - cpu0).Microseconds()) / events
-	s.allocs = float64(m1.Mallocs-m0.Mallocs) / events
-	s.bytes = float64(m1.TotalAlloc-m0.TotalAlloc) / events
-	s.gcs = m1.NumGC - m0.NumGC
 
 	set.timing.Store(true)
 	err = phase(latencyEach, every(n, latencyRate), 1)
@@ -537,11 +537,49 @@ func startingStackSize() uint64 {
 	return m[0].Value.Uint64()
 }
 
-// busyHeadroom is how far the heap may grow in the busy phase before a
-// collection: the same for every library (see paceGC).
-const busyHeadroom = 32 << 20
+// measureCost runs a phase of ticks ticks in all and returns what they cost
+// this process, with the collector paced by headroom (see paceGC) and, if
+// dir is set, a CPU profile written to file in dir.
+func measureCost(headroom int64, dir, file string, ticks int, run func() error) (phaseCost, error) {
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	restoreGC := paceGC(m0, headroom)
+	defer restoreGC()
+	cpu0, err := cpuTime()
+	if err != nil {
+		return phaseCost{}, err
+	}
+	stopProfile := startCPUProfile(dir, file)
+	err = run()
+	stopProfile()
+	cpu1, _ := cpuTime()
+	if err != nil {
+		return phaseCost{}, err
+	}
+	runtime.ReadMemStats(&m1)
+	t := float64(ticks)
+	return phaseCost{
+		cpu:    float64((cpu1 - cpu0).Microseconds()) / t,
+		allocs: float64(m1.Mallocs-m0.Mallocs) / t,
+		bytes:  float64(m1.TotalAlloc-m0.TotalAlloc) / t,
+		gcs:    m1.NumGC - m0.NumGC,
+	}, nil
+}
 
-// paceGC sets the collector's pace for the busy phase, from m, read after a
+// steadyHeadroom and busyHeadroom are how far the runtime's memory may grow
+// in the steady and busy phases before a collection: the same for every
+// library (see paceGC). In the busy phase, the server writes faster than
+// the slower libraries read, and net/http buffers what they have not read
+// yet: over HTTP/2, hundreds of MiB at 1,000 streams. With room below
+// that, the collector would run without pause while the buffers are full
+// and charge it to the slower library.
+const (
+	steadyHeadroom = 32 << 20
+	busyHeadroom   = 1 << 30
+)
+
+// paceGC sets the collector's pace for a phase, from m, read after a
 // collection, and returns what restores it. By default a collection starts
 // when the heap has grown by as much as was live after the last one, so a
 // library that holds less would be collected more often for the same
@@ -549,11 +587,11 @@ const busyHeadroom = 32 << 20
 // streams, 7 against 1 over a million ticks, for the same bytes allocated.
 // In a service, the pace is set by the whole process's heap. So every
 // library gets the same room instead: a collection starts when the
-// runtime's memory has grown by busyHeadroom, and the collections a phase
+// runtime's memory has grown by headroom, and the collections a phase
 // holds follow the bytes it allocated.
-func paceGC(m runtime.MemStats) (restore func()) {
+func paceGC(m runtime.MemStats, headroom int64) (restore func()) {
 	percent := debug.SetGCPercent(-1)
-	limit := debug.SetMemoryLimit(int64(m.Sys-m.HeapReleased) + busyHeadroom)
+	limit := debug.SetMemoryLimit(int64(m.Sys-m.HeapReleased) + headroom)
 	return func() {
 		debug.SetMemoryLimit(limit)
 		debug.SetGCPercent(percent)
@@ -604,7 +642,7 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 			raw = r
 		}
 	}
-	burst, busyEach, latencyEach := c.perStream(n)
+	burst, busyEach, steadyEach, latencyEach := c.perStream(n)
 	fmt.Fprintf(out, "#### %d streams over %s\n\n", n, protoNames[proto])
 	fmt.Fprintf(out, "| %-38s | %17s | %17s | %17s | %14s | %10s |\n", "memory per stream, KiB (+ over raw)", "connected", "after 1 tick", fmt.Sprintf("after %d ticks", burst+1), "of which stacks", "goroutines")
 	fmt.Fprintf(out, "|%s|%s:|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 40), strings.Repeat("-", 18), strings.Repeat("-", 18), strings.Repeat("-", 18), strings.Repeat("-", 15), strings.Repeat("-", 11))
@@ -631,49 +669,18 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 	}
 	fmt.Fprintln(out)
 
-	fmt.Fprintf(out, "| %-38s | %8s | %6s | %8s | %12s | %8s | %4s | %11s | %11s |\n", "busy phase, per tick; latency", "CPU µs", "x raw", "over raw", "allocs/tick", "B/tick", "GCs", "latency p50", "latency p99")
-	fmt.Fprintf(out, "|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n", strings.Repeat("-", 40), strings.Repeat("-", 9), strings.Repeat("-", 7), strings.Repeat("-", 9), strings.Repeat("-", 13), strings.Repeat("-", 9), strings.Repeat("-", 5), strings.Repeat("-", 12), strings.Repeat("-", 12))
+	printCost(out, fmt.Sprintf("busy: %d ticks at once, per tick", busyEach), results, raw, func(s *scaleSample) *phaseCost { return &s.busy }, false)
+	printCost(out, fmt.Sprintf("steady: %d/s, per tick; latency", steadyRate), results, raw, func(s *scaleSample) *phaseCost { return &s.steady }, true)
 	var notes []string
 	for _, r := range results {
-		if r.wrong != "" {
-			fmt.Fprintf(out, "| %-38s | WRONG: see above |\n", r.lib.name)
-			continue
-		}
-		ratio, over := "-", "-"
-		if raw != nil {
-			// Each repetition against raw's of the same round: the
-			// machine's speed drifts between rounds.
-			k := min(len(r.samples), len(raw.samples))
-			ratios, overs := make([]float64, k), make([]float64, k)
-			for i := range k {
-				ratios[i] = r.samples[i].cpu / raw.samples[i].cpu
-				overs[i] = r.samples[i].cpu - raw.samples[i].cpu
-			}
-			ratio = fmt.Sprintf("%.2fx", medianOf(ratios))
-			over = fmt.Sprintf("%+.2f", medianOf(overs))
-		}
-		var delays []time.Duration
 		var extra int64
 		for _, s := range r.samples {
-			delays = append(delays, s.delays...)
 			extra += s.extra
 		}
-		slices.Sort(delays)
-		p50, p99 := "-", "-"
-		if len(delays) > 0 {
-			p50 = roundDelay(delays[len(delays)/2])
-			p99 = roundDelay(delays[len(delays)*99/100])
-		}
-		fmt.Fprintf(out, "| %-38s | %8.2f | %6s | %8s | %12.2f | %8.0f | %4.0f | %11s | %11s |\n", r.lib.name,
-			r.median(func(s *scaleSample) float64 { return s.cpu }), ratio, over,
-			r.median(func(s *scaleSample) float64 { return s.allocs }),
-			r.median(func(s *scaleSample) float64 { return s.bytes }),
-			r.median(func(s *scaleSample) float64 { return float64(s.gcs) }), p50, p99)
 		if extra > 0 {
 			notes = append(notes, fmt.Sprintf("%s made %d requests beyond one per stream (answered 204)", r.lib.name, extra))
 		}
 	}
-	fmt.Fprintln(out)
 	var conns []string
 	stacks := map[uint64]bool{}
 	for _, r := range results {
@@ -684,8 +691,8 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 			stacks[s.startStack] = true
 		}
 	}
-	fmt.Fprintf(out, "%d ticks per stream in the burst, %d in the busy phase (%d every %s), %d in the latency phase (one every %s). Connections the server saw: %s.\n",
-		burst, busyEach, busyBatch, busyBatch*every(n, busyRate), latencyEach, every(n, latencyRate), strings.Join(conns, ", "))
+	fmt.Fprintf(out, "Ticks per stream: %d in the burst, %d in the busy phase (all at once), %d in the steady phase (%d every %s), %d in the latency phase (one every %s). Connections the server saw: %s.\n",
+		burst, busyEach, steadyEach, steadyBatch, steadyBatch*every(n, steadyRate), latencyEach, every(n, latencyRate), strings.Join(conns, ", "))
 	var sizes []string
 	for _, k := range slices.Sorted(maps.Keys(stacks)) {
 		sizes = append(sizes, size(int(k)))
@@ -696,6 +703,92 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 	}
 	for _, note := range notes {
 		fmt.Fprintf(out, "%s.\n", note)
+	}
+	fmt.Fprintln(out)
+}
+
+// bestPeer returns the peer whose median CPU per tick in the phase that
+// cost picks is the lowest, or nil if no peer ran.
+func bestPeer(results []*scaleResult, cost func(*scaleSample) *phaseCost) *scaleResult {
+	var best *scaleResult
+	for _, r := range results {
+		if r.lib.kind != peer || r.wrong != "" || len(r.samples) == 0 {
+			continue
+		}
+		if best == nil || r.median(cpuOf(cost)) < best.median(cpuOf(cost)) {
+			best = r
+		}
+	}
+	return best
+}
+
+func cpuOf(cost func(*scaleSample) *phaseCost) func(*scaleSample) float64 {
+	return func(s *scaleSample) float64 { return cost(s).cpu }
+}
+
+// pairedCPU returns the median over the repetitions of r's CPU per tick
+// over other's in the same repetition, and of the difference: the
+// machine's speed drifts between repetitions.
+func pairedCPU(r, other *scaleResult, cost func(*scaleSample) *phaseCost) (ratio, diff float64) {
+	k := min(len(r.samples), len(other.samples))
+	ratios, diffs := make([]float64, k), make([]float64, k)
+	for i := range k {
+		a, b := cost(&r.samples[i]).cpu, cost(&other.samples[i]).cpu
+		ratios[i], diffs[i] = a/b, a-b
+	}
+	return medianOf(ratios), medianOf(diffs)
+}
+
+// printCost writes the table of one phase's cost per tick, which cost
+// picks from a sample: CPU, against raw and against the best peer,
+// allocations and collections, and, if latency is set, the delays of the
+// latency phase.
+func printCost(out io.Writer, title string, results []*scaleResult, raw *scaleResult, cost func(*scaleSample) *phaseCost, latency bool) {
+	best := bestPeer(results, cost)
+	bestName := "-"
+	if best != nil {
+		bestName = best.lib.short
+	}
+	head := fmt.Sprintf("| %-38s | %8s | %6s | %8s | %12s | %12s | %8s | %4s |", title, "CPU µs", "x raw", "over raw", "x "+bestName, "allocs/tick", "B/tick", "GCs")
+	rule := fmt.Sprintf("|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|", strings.Repeat("-", 40), strings.Repeat("-", 9), strings.Repeat("-", 7), strings.Repeat("-", 9), strings.Repeat("-", 13), strings.Repeat("-", 13), strings.Repeat("-", 9), strings.Repeat("-", 5))
+	if latency {
+		head += fmt.Sprintf(" %11s | %11s |", "latency p50", "latency p99")
+		rule += fmt.Sprintf("%s:|%s:|", strings.Repeat("-", 12), strings.Repeat("-", 12))
+	}
+	fmt.Fprintf(out, "%s\n%s\n", head, rule)
+	for _, r := range results {
+		if r.wrong != "" {
+			fmt.Fprintf(out, "| %-38s | WRONG: see above |\n", r.lib.name)
+			continue
+		}
+		ratio, over, vsBest := "-", "-", "-"
+		if raw != nil {
+			x, d := pairedCPU(r, raw, cost)
+			ratio, over = fmt.Sprintf("%.2fx", x), fmt.Sprintf("%+.2f", d)
+		}
+		if best != nil && r != raw {
+			x, _ := pairedCPU(r, best, cost)
+			vsBest = fmt.Sprintf("%.2fx", x)
+		}
+		fmt.Fprintf(out, "| %-38s | %8.2f | %6s | %8s | %12s | %12.2f | %8.0f | %4.0f |", r.lib.name,
+			r.median(cpuOf(cost)), ratio, over, vsBest,
+			r.median(func(s *scaleSample) float64 { return cost(s).allocs }),
+			r.median(func(s *scaleSample) float64 { return cost(s).bytes }),
+			r.median(func(s *scaleSample) float64 { return float64(cost(s).gcs) }))
+		if latency {
+			var delays []time.Duration
+			for _, s := range r.samples {
+				delays = append(delays, s.delays...)
+			}
+			slices.Sort(delays)
+			p50, p99 := "-", "-"
+			if len(delays) > 0 {
+				p50 = roundDelay(delays[len(delays)/2])
+				p99 = roundDelay(delays[len(delays)*99/100])
+			}
+			fmt.Fprintf(out, " %11s | %11s |", p50, p99)
+		}
+		fmt.Fprintln(out)
 	}
 	fmt.Fprintln(out)
 }
