@@ -298,10 +298,9 @@ func parseTick(index, typ, data, id string) (seq, t int64, why string) {
 		}
 	}
 	if ok {
-		var digits string
-		digits, rest, ok = strings.Cut(rest, ",")
+		digits, rest, found := strings.Cut(rest, ",")
 		t, ok = decimal(digits)
-		ok = ok && rest == `"p":"`+tickPad+`"}`
+		ok = ok && found && rest == `"p":"`+tickPad+`"}`
 	}
 	if !ok {
 		return seq, t, fmt.Sprintf("data %q with id %q", clip(data), clip(id))

@@ -537,9 +537,10 @@ func startingStackSize() uint64 {
 	return m[0].Value.Uint64()
 }
 
-// measureCost runs a phase of ticks ticks in all and returns what they cost
-// this process, with the collector paced by headroom (see paceGC) and, if
-// dir is set, a CPU profile written to file in dir.
+// measureCost runs a phase, which delivers the given number of ticks over
+// all streams, and returns what each tick cost this process. The collector
+// is paced by headroom (see paceGC), and if dir is set, a CPU profile of
+// the phase goes to file in dir.
 func measureCost(headroom int64, dir, file string, ticks int, run func() error) (phaseCost, error) {
 	runtime.GC()
 	var m0, m1 runtime.MemStats
@@ -745,7 +746,7 @@ func pairedCPU(r, other *scaleResult, cost func(*scaleSample) *phaseCost) (ratio
 // latency phase.
 func printCost(out io.Writer, title string, results []*scaleResult, raw *scaleResult, cost func(*scaleSample) *phaseCost, latency bool) {
 	best := bestPeer(results, cost)
-	bestName := "-"
+	bestName := "best peer"
 	if best != nil {
 		bestName = best.lib.short
 	}
