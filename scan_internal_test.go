@@ -1,27 +1,13 @@
 package eventsource
 
 import (
+	"io"
+	"strings"
 	"testing"
-	"testing/iotest"
 )
 
 import "github.com/stretchr/testify/assert"
 import "github.com/stretchr/testify/require"
-
-// chunks reads its strings one per Read.
-type chunks []string
-
-func (c *chunks) Read(p []byte) (int, error) {
-	if len(*c) == 0 {
-		return 0, iotest.ErrTimeout
-	}
-	n := copy(p, (*c)[0])
-	(*c)[0] = (*c)[0][n:]
-	if (*c)[0] == "" {
-		*c = (*c)[1:]
-	}
-	return n, nil
-}
 
 // TestNextLineASCII checks that nextLine tells a line is ASCII only when it
 // saw all of it: the start of a line that an earlier call searched before
@@ -29,8 +15,9 @@ func (c *chunks) Read(p []byte) (int, error) {
 // validated. Lines end in LF, and in CRLF (searched for CR and LF).
 func TestNextLineASCII(t *testing.T) {
 	for _, end := range []string{"\n", "\r\n"} {
-		r := chunks{"data: \xff", "abc" + end + "data: abc" + end}
-		s := newScanner(&r, 1<<10)
+		// One string per Read.
+		r := io.MultiReader(strings.NewReader("data: \xff"), strings.NewReader("abc"+end+"data: abc"+end))
+		s := newScanner(r, 1<<10)
 		s.fill(false)
 		require.True(t, s.checkBOM())
 		_, _, ok := s.nextLine()
