@@ -712,17 +712,19 @@ func printScale(out io.Writer, n int, proto string, c scaleConfig, results []*sc
 // cost picks is the lowest, or nil if no peer ran.
 func bestPeer(results []*scaleResult, cost func(*scaleSample) *phaseCost) *scaleResult {
 	var best *scaleResult
+	var bestCPU float64
 	for _, r := range results {
 		if r.lib.kind != peer || r.wrong != "" || len(r.samples) == 0 {
 			continue
 		}
-		if best == nil || r.median(cpuOf(cost)) < best.median(cpuOf(cost)) {
-			best = r
+		if cpu := r.median(cpuOf(cost)); best == nil || cpu < bestCPU {
+			best, bestCPU = r, cpu
 		}
 	}
 	return best
 }
 
+// cpuOf returns what picks the CPU per tick from the phase that cost picks.
 func cpuOf(cost func(*scaleSample) *phaseCost) func(*scaleSample) float64 {
 	return func(s *scaleSample) float64 { return cost(s).cpu }
 }
